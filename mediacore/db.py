@@ -1,0 +1,91 @@
+"""Opening the database from a URL and bringing its schema up to date.
+
+SQLite (the default, WAL mode) and PostgreSQL are both first-class. Schema changes are
+numbered migrations; the applied number is kept in ``system_settings.schema_version``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from peewee import Database, DatabaseError, OperationalError, SqliteDatabase
+from playhouse.db_url import connect as connect_url
+from playhouse.migrate import SchemaMigrator
+
+from . import settings
+from .errors import DatabaseUnavailable
+from .models import MediaItem, SystemSetting, database, get_setting, set_setting
+
+log = logging.getLogger(__name__)
+
+SQLITE_PRAGMAS = {"journal_mode": "wal", "busy_timeout": 30_000, "synchronous": "normal", "foreign_keys": 1}
+
+
+def _initial_schema(db: Database, migrator: SchemaMigrator) -> None:
+    db.create_tables([MediaItem], safe=True)
+
+
+#: Ordered migrations: (version, function). Add new ones at the end; never edit an applied one.
+#: Use ``playhouse.migrate`` operations through ``migrator`` for column changes.
+MIGRATIONS: list[tuple[int, Callable[[Database, SchemaMigrator], None]]] = [
+    (1, _initial_schema),
+]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def open_database(url: str | None = None, *, migrate: bool = True) -> Database:
+    """Bind the models to the database at ``url`` (default from settings) and migrate it.
+
+    Raises :class:`DatabaseUnavailable` with the URL (password hidden) when it cannot connect.
+    """
+    url = settings.database_url(url)
+    shown = _redact(url)
+    try:
+        if url.startswith("sqlite:"):
+            db = connect_url(url, pragmas=SQLITE_PRAGMAS, timeout=30)
+        else:
+            db = connect_url(url)
+    except Exception as exc:  # noqa: BLE001 - unknown scheme, missing driver...
+        raise DatabaseUnavailable(f"cannot open database {shown}: {exc}") from None
+    database.initialize(db)
+    try:
+        db.connect(reuse_if_open=True)
+        if migrate:
+            migrate_schema(db)
+    except (OperationalError, DatabaseError) as exc:
+        raise DatabaseUnavailable(f"cannot use database {shown}: {str(exc).strip().splitlines()[0]}") from None
+    finally:
+        if not db.is_closed():
+            db.close()
+    return db
+
+
+def migrate_schema(db: Database) -> int:
+    """Apply pending migrations in order; safe to run from several processes at once."""
+    db.create_tables([SystemSetting], safe=True)
+    current = int(get_setting("schema_version", 0) or 0)
+    if current > SCHEMA_VERSION:
+        raise DatabaseUnavailable(
+            f"database schema version {current} is newer than this mediacore ({SCHEMA_VERSION}); upgrade mediacore"
+        )
+    migrator = SchemaMigrator.from_database(db)
+    for version, migration in MIGRATIONS:
+        if version > current:
+            with db.atomic():
+                migration(db, migrator)
+                set_setting("schema_version", version)
+            log.info("database migrated to schema version %s", version)
+    return SCHEMA_VERSION
+
+
+def is_sqlite(db: Database) -> bool:
+    return isinstance(db, SqliteDatabase)
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url

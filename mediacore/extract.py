@@ -1,0 +1,127 @@
+"""Metadata extraction: one code path for scans and uploads.
+
+Every ``mediacore_extract_metadata`` implementation runs for every file, each isolated from
+the others' errors; the files of a scan are extracted in a pool of worker threads (the heavy
+parsers, libmediainfo and libav, release the GIL).
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import MediaCategory
+from .errors import UnsupportedMedia
+from .models import METADATA_COLUMNS
+from .plugins import call_each
+from .scanner import FileEntry, display_path
+
+
+@dataclass
+class Extraction:
+    """The merged metadata of one file, and what went wrong while reading it."""
+
+    metadata: dict[str, Any] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    unsupported: str | None = None  # set when a plugin said the file is not of the category's type
+
+    @property
+    def error(self) -> str | None:
+        return "; ".join(self.errors) if self.errors else None
+
+
+def default_workers() -> int:
+    return min(16, (os.cpu_count() or 1) * 2)
+
+
+def extract_metadata(path: str, category: MediaCategory) -> Extraction:
+    """Run every metadata plugin on one file and merge their answers (first called wins a key)."""
+    extraction = Extraction()
+    for outcome in call_each("mediacore_extract_metadata", path=path, category=category):
+        if isinstance(outcome.error, UnsupportedMedia):
+            extraction.unsupported = str(outcome.error)
+            extraction.errors.append(f"{outcome.plugin}: {outcome.error}")
+        elif outcome.error is not None:
+            extraction.errors.append(f"{outcome.plugin}: {type(outcome.error).__name__}: {outcome.error}")
+        elif outcome.result:
+            for key, value in outcome.result.items():
+                if value is not None and extraction.metadata.get(key) is None:
+                    extraction.metadata[key] = value
+    return extraction
+
+
+def extract_many(
+    entries: Iterable[FileEntry], category: MediaCategory, workers: int | None = None
+) -> Iterator[tuple[FileEntry, Extraction]]:
+    """Extract files in parallel, yielding in input order with a bounded number in flight."""
+    workers = workers or default_workers()
+    if workers <= 1:
+        for entry in entries:
+            yield entry, extract_metadata(entry.path, category)
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mediacore-extract") as pool:
+        batch: list[FileEntry] = []
+        for entry in entries:
+            batch.append(entry)
+            if len(batch) >= workers * 4:
+                yield from zip(batch, pool.map(lambda e: extract_metadata(e.path, category), batch))
+                batch = []
+        yield from zip(batch, pool.map(lambda e: extract_metadata(e.path, category), batch))
+
+
+def file_fields(entry: FileEntry, category: MediaCategory) -> dict[str, Any]:
+    """The columns that come from the file system and the file name alone."""
+    shown = display_path(entry.path)
+    filename = os.path.basename(shown)
+    stem, _, extension = filename.rpartition(".")
+    return {
+        "category": category.key,
+        "path": shown,
+        "relative_path": os.path.relpath(shown, display_path(os.fspath(category.root_path))),
+        "filename": filename,
+        "extension": extension.lower(),
+        "media_type": category.media_type,
+        "mime_type": mimetypes.guess_type(filename, strict=False)[0],
+        "title": stem or filename,
+        "size_bytes": entry.size,
+        "mtime": entry.mtime,
+    }
+
+
+def row_fields(entry: FileEntry, category: MediaCategory, extraction: Extraction | None) -> dict[str, Any]:
+    """Every column a scan or an upload writes for a file: file fields, then plugin metadata."""
+    row = file_fields(entry, category)
+    metadata = dict(extraction.metadata) if extraction else {}
+    for column in METADATA_COLUMNS:
+        value = metadata.get(column)
+        if value is not None:
+            row[column] = _clip(column, value)
+    if extraction and extraction.errors:
+        metadata["extraction_errors"] = extraction.errors
+    row["metadata"] = metadata
+    return row
+
+
+_LIMITS = {"mime_type": 128, "video_codec": 64, "audio_codec": 64}
+_INTEGERS = {"width", "height", "bitrate", "year", "season", "episode", "track_number"}
+
+
+def _clip(column: str, value: Any) -> Any:
+    """Coerce plugin values to the column's type so one odd tag never fails a whole batch."""
+    if column in _INTEGERS:
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return None
+    if column == "duration_seconds":
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            return None
+    text = str(value)
+    limit = _LIMITS.get(column)
+    return text[:limit] if limit else text

@@ -1,0 +1,64 @@
+"""The scan lock: one maintenance scan at a time, across threads, processes and API workers.
+
+PostgreSQL uses a session advisory lock (shared by every machine that uses the database);
+SQLite uses ``flock`` on a file beside the database. Both vanish with a crashed process.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from peewee import Database, PostgresqlDatabase
+
+from .errors import ScanAlreadyRunning
+
+_ADVISORY_KEY = 0x6D656469  # "medi"
+_local = threading.Lock()
+
+
+@contextmanager
+def scan_lock(db: Database) -> Iterator[None]:
+    if not _local.acquire(blocking=False):
+        raise ScanAlreadyRunning("a maintenance scan is already running")
+    try:
+        if isinstance(db, PostgresqlDatabase):
+            with _advisory_lock(db):
+                yield
+        else:
+            with _file_lock(db):
+                yield
+    finally:
+        _local.release()
+
+
+@contextmanager
+def _advisory_lock(db: PostgresqlDatabase) -> Iterator[None]:
+    # A dedicated connection: the scan's own connection commits and may be reopened.
+    connection = db._connect()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", (_ADVISORY_KEY,))
+            if not cursor.fetchone()[0]:
+                raise ScanAlreadyRunning("a maintenance scan is already running (database lock held)")
+        yield
+    finally:
+        connection.close()  # closing the session releases the advisory lock
+
+
+@contextmanager
+def _file_lock(db: Database) -> Iterator[None]:
+    database_file = str(db.database)
+    lock_path = (database_file if database_file != ":memory:" else "mediacore") + ".scan.lock"
+    descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ScanAlreadyRunning("a maintenance scan is already running (lock file held)") from None
+        yield
+    finally:
+        os.close(descriptor)

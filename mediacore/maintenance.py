@@ -1,0 +1,285 @@
+"""The maintenance scan: bring ``media_items`` in step with the folders.
+
+One service behind ``mediacore scan`` and ``POST /api/v1/admin/media/maintenance-scan``.
+An unchanged file costs one ``stat`` (from the walk) and one dictionary lookup; only new and
+changed files are read, in parallel, and written in batched transactions, so a crash leaves
+whole batches and the next scan converges.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, NamedTuple
+
+from .config import MediaCategory, MediaConfig
+from .errors import InvalidOption
+from .extract import Extraction, extract_many, row_fields
+from .hooks import handle_missing
+from .locks import scan_lock
+from .models import METADATA_COLUMNS, MediaItem, database, get_setting, set_setting, utcnow
+from .scanner import EnhancedMediaScanner, FileEntry, RootUnavailable, display_path
+
+#: Called as ``progress(category_key, files_done, files_total)``.
+ProgressCallback = Callable[[str, int, int], None]
+
+BATCH_SIZE = 200
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """What to scan and how. ``limit`` caps the files processed per category."""
+
+    categories: Sequence[str] | None = None
+    dry_run: bool = False
+    limit: int | None = None
+    workers: int | None = None
+    #: Mark items missing even when a root that used to hold them now yields no file at all.
+    allow_empty_root: bool = False
+
+    def __post_init__(self) -> None:
+        if self.limit is not None and (
+            isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit < 1
+        ):
+            raise InvalidOption("limit", f"must be a positive integer, got {self.limit!r}")
+        if self.workers is not None and (not isinstance(self.workers, int) or self.workers < 1):
+            raise InvalidOption("workers", f"must be a positive integer, got {self.workers!r}")
+        if isinstance(self.categories, str):
+            raise InvalidOption("categories", "must be a list of category keys, not a string")
+
+
+@dataclass
+class CategorySummary:
+    files_found: int = 0
+    files_scanned: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    missing: int = 0
+    missing_paths: list[str] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    limited: bool = False
+    dry_run: bool = False
+    root_exists: bool = True
+    notes: list[str] = field(default_factory=list)
+    logged_missing: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "files_found": self.files_found,
+            "files_scanned": self.files_scanned,
+            "added": self.added,
+            "updated": self.updated,
+            "missing": self.missing,
+            "missing_paths": list(self.missing_paths),
+            "errors": list(self.errors),
+            "limited": self.limited,
+            "dry_run": self.dry_run,
+            "root_exists": self.root_exists,
+            "notes": list(self.notes),
+        }
+
+
+@dataclass
+class ScanSummary:
+    """The result of a scan; :meth:`to_dict` is the one JSON shape for the API and the CLI."""
+
+    scanned_at: datetime
+    dry_run: bool
+    config_version: int
+    selected_categories: list[str]
+    categories: dict[str, CategorySummary] = field(default_factory=dict)
+
+    @property
+    def totals(self) -> dict[str, int]:
+        parts = self.categories.values()
+        totals = {
+            name: sum(getattr(part, name) for part in parts)
+            for name in ("added", "updated", "unchanged", "missing", "files_scanned", "files_found")
+        }
+        totals["categories"] = len(self.categories)
+        totals["logged_missing"] = sum(part.logged_missing for part in parts)
+        return totals
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scanned_at": self.scanned_at.isoformat().replace("+00:00", "Z"),
+            "dry_run": self.dry_run,
+            "config_version": self.config_version,
+            "selected_categories": list(self.selected_categories),
+            "categories": {key: part.to_dict() for key, part in self.categories.items()},
+            "totals": self.totals,
+        }
+
+
+class _Known(NamedTuple):
+    id: int
+    size_bytes: int
+    mtime: float
+    status: str
+
+
+def run_maintenance_scan(
+    config: MediaConfig, options: ScanOptions | None = None, *, progress: ProgressCallback | None = None
+) -> ScanSummary:
+    """Scan the selected categories; raises ScanAlreadyRunning, UnknownCategory, InvalidOption."""
+    options = options or ScanOptions()
+    categories = config.select(options.categories)
+    db = database.obj
+    with scan_lock(db), database.connection_context():
+        summary = ScanSummary(
+            scanned_at=datetime.now(timezone.utc),
+            dry_run=options.dry_run,
+            config_version=config.version,
+            selected_categories=[category.key for category in categories],
+        )
+        for category in categories:
+            summary.categories[category.key] = _CategoryScan(category, options, progress).run()
+        if not options.dry_run:
+            with database.atomic():
+                directories = dict(get_setting("media_scan_directories") or {})
+                directories.update({category.key: str(category.root_path) for category in categories})
+                set_setting("media_scan_directories", directories)
+                set_setting("last_scan", summary.to_dict())
+        return summary
+
+
+class _CategoryScan:
+    """One category's pass: walk, classify, extract and write, then mark what vanished."""
+
+    def __init__(self, category: MediaCategory, options: ScanOptions, progress: ProgressCallback | None):
+        self.category = category
+        self.options = options
+        self.progress = progress
+        self.summary = CategorySummary(dry_run=options.dry_run)
+
+    def run(self) -> CategorySummary:
+        scanner = EnhancedMediaScanner(self.category.root_path, self.category.extensions)
+        try:
+            entries = sorted(scanner.walk(), key=lambda entry: entry.path)
+        except RootUnavailable as exc:
+            self.summary.root_exists = False
+            self.summary.notes.append(f"{exc}; nothing was marked missing")
+            return self.summary
+        for problem in scanner.problems:
+            self.summary.errors.append({"path": problem.path, "error": f"cannot read: {problem.error}"})
+
+        known = self._known_items()
+        self.summary.files_found = len(entries)
+        processed = entries[: self.options.limit] if self.options.limit else entries
+        self.summary.limited = len(processed) < len(entries)
+        self.summary.files_scanned = len(processed)
+
+        new, changed = self._classify(processed, known)
+        self.summary.added, self.summary.updated = len(new), len(changed)
+        if not self.options.dry_run:
+            self._write(new, changed)
+        elif new or changed:
+            self.summary.notes.append("dry run: new and changed files were counted, not read")
+        self._mark_missing(entries, known, [problem.path for problem in scanner.problems])
+        return self.summary
+
+    def _known_items(self) -> dict[str, _Known]:
+        query = MediaItem.select(
+            MediaItem.path, MediaItem.id, MediaItem.size_bytes, MediaItem.mtime, MediaItem.status
+        ).where(MediaItem.category == self.category.key)
+        return {path: _Known(*rest) for path, *rest in query.tuples().iterator()}
+
+    def _classify(
+        self, entries: list[FileEntry], known: dict[str, _Known]
+    ) -> tuple[list[FileEntry], list[tuple[int, FileEntry]]]:
+        new: list[FileEntry] = []
+        changed: list[tuple[int, FileEntry]] = []
+        for done, entry in enumerate(entries, 1):
+            row = known.get(display_path(entry.path))
+            if row is None:
+                new.append(entry)
+            elif row.status == "deleted":  # soft-deleted stays deleted while its file is there
+                self.summary.unchanged += 1
+            elif row.status == "missing" or row.size_bytes != entry.size or row.mtime != entry.mtime:
+                changed.append((row.id, entry))
+            else:
+                self.summary.unchanged += 1
+            if self.progress and (done % 500 == 0 or done == len(entries)):
+                self.progress(self.category.key, done, len(entries))
+        return new, changed
+
+    def _write(self, new: list[FileEntry], changed: list[tuple[int, FileEntry]]) -> None:
+        ids = {entry.path: item_id for item_id, entry in changed}
+        work = [*new, *(entry for _, entry in changed)]
+        batch: list[tuple[FileEntry, Extraction]] = []
+        for done, result in enumerate(extract_many(work, self.category, self.options.workers), 1):
+            batch.append(result)
+            if len(batch) >= BATCH_SIZE:
+                self._write_batch(batch, ids)
+                batch = []
+            if self.progress and done % 50 == 0:
+                self.progress(self.category.key, done, len(work))
+        self._write_batch(batch, ids)
+
+    def _write_batch(self, batch: list[tuple[FileEntry, Extraction]], ids: dict[str, int]) -> None:
+        if not batch:
+            return
+        now = utcnow()
+        inserts = []
+        with database.atomic():
+            for entry, extraction in batch:
+                row = {column: None for column in METADATA_COLUMNS}
+                row.update(row_fields(entry, self.category, extraction))
+                row.update(status="available", missing_since=None, updated_at=now, last_seen_at=now)
+                if extraction.errors:
+                    self.summary.errors.append({"path": row["path"], "error": extraction.error or ""})
+                item_id = ids.get(entry.path)
+                if item_id is None:
+                    inserts.append({**row, "source": "scan", "created_at": now})
+                else:
+                    MediaItem.update(**row).where(MediaItem.id == item_id).execute()
+            if inserts:
+                # An upload may have claimed a path since the walk: keep its row.
+                MediaItem.insert_many(inserts).on_conflict_ignore().execute()
+
+    def _mark_missing(self, entries: list[FileEntry], known: dict[str, _Known], unreadable: list[str]) -> None:
+        present = {display_path(entry.path) for entry in entries}
+        shielded = tuple(folder.rstrip(os.sep) + os.sep for folder in unreadable)
+        vanished = [
+            (path, row.id)
+            for path, row in known.items()
+            if row.status == "available" and path not in present and not path.startswith(shielded)
+        ]
+        if vanished and not entries and not self.options.allow_empty_root:
+            self.summary.notes.append(
+                f"root {self.category.root_path} holds no matching files but {len(vanished)} items are "
+                "available: nothing was marked missing (is the share mounted?). Scan with "
+                "allow_empty_root to mark them missing."
+            )
+            return
+        vanished.sort()
+        self.summary.missing = len(vanished)
+        self.summary.missing_paths = [path for path, _ in vanished]
+        self._report_missing([item_id for _, item_id in vanished])
+        if not unreadable and not self.options.dry_run:
+            MediaItem.update(last_seen_at=utcnow()).where(
+                (MediaItem.category == self.category.key) & (MediaItem.status == "available")
+            ).execute()
+
+    def _report_missing(self, item_ids: list[int]) -> None:
+        """Mark the items missing (unless dry run), then tell the missing-file handlers."""
+        dry_run = self.options.dry_run
+        for chunk in _chunks(item_ids, 500):
+            if not dry_run:
+                now = utcnow()
+                with database.atomic():
+                    MediaItem.update(status="missing", missing_since=now, updated_at=now).where(
+                        MediaItem.id.in_(chunk)
+                    ).execute()
+            for item in MediaItem.select().where(MediaItem.id.in_(chunk)).order_by(MediaItem.path):
+                logged, errors = handle_missing(item.to_dict(), self.category, dry_run=dry_run)
+                self.summary.logged_missing += int(logged and not dry_run)
+                self.summary.errors.extend({"path": item.path, "error": error} for error in errors)
+
+
+def _chunks(values: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

@@ -1,0 +1,143 @@
+"""The tables. The database itself is bound at run time through ``db.database`` (a proxy)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from peewee import (
+    BigIntegerField,
+    CharField,
+    DatabaseProxy,
+    DateTimeField,
+    FloatField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+database = DatabaseProxy()
+
+STATUSES = ("available", "missing", "deleted")
+SOURCES = ("scan", "upload")
+
+
+def utcnow() -> datetime:
+    """Naive UTC, the way every timestamp is stored (SQLite and PostgreSQL alike)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+def isoformat(value: datetime | None) -> str | None:
+    """Stored naive-UTC timestamps as ISO-8601 with an explicit ``Z``."""
+    return None if value is None else value.replace(tzinfo=None).isoformat() + "Z"
+
+
+class JSONField(TextField):
+    """JSON in a text column: portable across SQLite and PostgreSQL."""
+
+    def db_value(self, value: Any) -> str | None:
+        return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+
+    def python_value(self, value: Any) -> Any:
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+
+
+class MediaItem(BaseModel):
+    category = CharField(max_length=64)
+    path = TextField(unique=True)
+    relative_path = TextField()
+    filename = TextField()
+    extension = CharField(max_length=32)
+    media_type = CharField(max_length=32)
+    mime_type = CharField(max_length=128, null=True)
+    title = TextField(null=True)
+    description = TextField(null=True)
+    size_bytes = BigIntegerField()
+    mtime = FloatField()
+    duration_seconds = FloatField(null=True)
+    width = IntegerField(null=True)
+    height = IntegerField(null=True)
+    video_codec = CharField(max_length=64, null=True)
+    audio_codec = CharField(max_length=64, null=True)
+    bitrate = BigIntegerField(null=True)
+    year = IntegerField(null=True)
+    series = TextField(null=True)
+    season = IntegerField(null=True)
+    episode = IntegerField(null=True)
+    artist = TextField(null=True)
+    album = TextField(null=True)
+    track_number = IntegerField(null=True)
+    metadata = JSONField(null=True)
+    status = CharField(max_length=16, default="available")
+    source = CharField(max_length=16, default="scan")
+    uploaded_by = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+    last_seen_at = DateTimeField(null=True)
+    missing_since = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "media_items"
+        indexes = (
+            (("category", "status"), False),
+            (("status", "created_at"), False),
+            (("title",), False),
+            (("created_at",), False),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every column, timestamps as ISO-8601 UTC, ``metadata`` as an object."""
+        data: dict[str, Any] = {}
+        for name in self._meta.sorted_field_names:
+            value = getattr(self, name)
+            data[name] = isoformat(value) if isinstance(value, datetime) else value
+        data["metadata"] = data.get("metadata") or {}
+        return data
+
+
+class SystemSetting(BaseModel):
+    key = CharField(max_length=128, primary_key=True)
+    value = JSONField(null=True)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "system_settings"
+
+
+#: Column names a metadata plugin may fill by returning a key of the same name.
+METADATA_COLUMNS = (
+    "title",
+    "description",
+    "duration_seconds",
+    "width",
+    "height",
+    "video_codec",
+    "audio_codec",
+    "bitrate",
+    "year",
+    "series",
+    "season",
+    "episode",
+    "artist",
+    "album",
+    "track_number",
+    "mime_type",
+)
+
+
+def get_setting(key: str, default: Any = None) -> Any:
+    row = SystemSetting.get_or_none(SystemSetting.key == key)
+    return default if row is None else row.value
+
+
+def set_setting(key: str, value: Any) -> None:
+    SystemSetting.insert(key=key, value=value, updated_at=utcnow()).on_conflict(
+        conflict_target=[SystemSetting.key],
+        update={SystemSetting.value: value, SystemSetting.updated_at: utcnow()},
+    ).execute()

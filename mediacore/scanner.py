@@ -1,0 +1,130 @@
+"""Walking a category root: the scan's hot path, so it touches nothing but ``scandir``/``stat``.
+
+Hidden files and folders are skipped; a symlink is followed only when its target stays inside
+the root; folder loops are cut. Names that are not valid UTF-8 are kept through
+:func:`display_path` / :func:`fs_path`, a reversible mapping to text the database can store.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+_ESCAPED_BYTE = re.compile(r"\\x([0-9a-f]{2})")
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    """A file the walk found: where it is, and the two facts that tell whether it changed."""
+
+    path: str
+    size: int
+    mtime: float
+
+
+@dataclass
+class WalkProblem:
+    """A folder inside the root that could not be read; nothing below it is marked missing."""
+
+    path: str
+    error: str
+
+
+class RootUnavailable(OSError):
+    """The category root does not exist, is not a folder or cannot be read (an unmounted share)."""
+
+
+def display_path(path: str) -> str:
+    """A path as text: itself when valid UTF-8, else its undecodable bytes as ``\\xNN``."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def fs_path(stored: str) -> str:
+    """The inverse of :func:`display_path`: the name to open on disk."""
+    if "\\x" not in stored or os.path.lexists(stored):
+        return stored
+    raw = _ESCAPED_BYTE.sub(lambda match: chr(0xDC00 + int(match.group(1), 16)), stored)
+    return os.fsdecode(raw.encode("utf-8", "surrogateescape"))
+
+
+@dataclass
+class EnhancedMediaScanner:
+    """Finds the files under ``root`` whose extension is in ``extensions``."""
+
+    root: str | os.PathLike[str]
+    extensions: Iterable[str]
+    problems: list[WalkProblem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.root = os.fspath(self.root)
+        self._extensions = frozenset(e.lower().lstrip(".") for e in self.extensions)
+        self._real_root = os.path.realpath(self.root)
+
+    def check_root(self) -> None:
+        """Raise :class:`RootUnavailable` unless the root is a readable folder."""
+        if not os.path.isdir(self.root):
+            raise RootUnavailable(f"root folder {self.root} does not exist or is not a folder")
+        try:
+            with os.scandir(self.root):
+                pass
+        except OSError as exc:
+            raise RootUnavailable(f"root folder {self.root} cannot be read: {exc.strerror}") from None
+
+    def walk(self) -> Iterator[FileEntry]:
+        """Yield every matching file; unreadable sub-folders go to :attr:`problems`."""
+        self.check_root()
+        self.problems = []
+        visited = {self._real_root}
+        pending = [self.root]
+        while pending:
+            folder = pending.pop()
+            try:
+                with os.scandir(folder) as iterator:
+                    entries = list(iterator)
+            except OSError as exc:
+                self.problems.append(WalkProblem(display_path(folder), exc.strerror or str(exc)))
+                continue
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                try:
+                    found = self._visit(entry, visited, pending)
+                except OSError as exc:
+                    self.problems.append(WalkProblem(display_path(entry.path), exc.strerror or str(exc)))
+                    continue
+                if found is not None:
+                    yield found
+
+    def _visit(self, entry: os.DirEntry[str], visited: set[str], pending: list[str]) -> FileEntry | None:
+        is_link = entry.is_symlink()
+        if is_link and not self._inside_root(entry.path):
+            return None
+        if entry.is_dir():
+            if is_link:
+                real = os.path.realpath(entry.path)
+                if real in visited:
+                    return None
+                visited.add(real)
+            pending.append(entry.path)
+            return None
+        if not self._matches(entry.name):
+            return None
+        info = entry.stat()
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        return FileEntry(entry.path, info.st_size, info.st_mtime)
+
+    def _matches(self, name: str) -> bool:
+        _, dot, extension = name.rpartition(".")
+        return bool(dot) and extension.lower() in self._extensions
+
+    def _inside_root(self, path: str) -> bool:
+        real = os.path.realpath(path)
+        return real == self._real_root or real.startswith(self._real_root.rstrip(os.sep) + os.sep)

@@ -43,10 +43,11 @@ def extract_metadata(path: str, category: MediaCategory) -> Extraction:
     extraction = Extraction()
     for outcome in call_each("mediacore_extract_metadata", path=path, category=category):
         if isinstance(outcome.error, UnsupportedMedia):
-            extraction.unsupported = str(outcome.error)
-            extraction.errors.append(f"{outcome.plugin}: {outcome.error}")
+            extraction.unsupported = display_path(str(outcome.error))
+            extraction.errors.append(f"{outcome.plugin}: {extraction.unsupported}")
         elif outcome.error is not None:
-            extraction.errors.append(f"{outcome.plugin}: {type(outcome.error).__name__}: {outcome.error}")
+            message = display_path(str(outcome.error))
+            extraction.errors.append(f"{outcome.plugin}: {type(outcome.error).__name__}: {message}")
         elif outcome.result:
             for key, value in outcome.result.items():
                 if value is not None and extraction.metadata.get(key) is None:
@@ -96,14 +97,27 @@ def row_fields(entry: FileEntry, category: MediaCategory, extraction: Extraction
     """Every column a scan or an upload writes for a file: file fields, then plugin metadata."""
     row = file_fields(entry, category)
     metadata = dict(extraction.metadata) if extraction else {}
+    if extraction and extraction.errors:
+        metadata["extraction_errors"] = extraction.errors
+    metadata = _storable(metadata)
     for column in METADATA_COLUMNS:
         value = metadata.get(column)
         if value is not None:
             row[column] = _clip(column, value)
-    if extraction and extraction.errors:
-        metadata["extraction_errors"] = extraction.errors
     row["metadata"] = metadata
     return row
+
+
+def _storable(value: Any) -> Any:
+    """Plugin output made safe for a UTF-8 database: names read from undecodable paths carry
+    surrogates, which are shown as ``\\xNN`` like the paths themselves."""
+    if isinstance(value, str):
+        return display_path(value)
+    if isinstance(value, dict):
+        return {str(key): _storable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_storable(item) for item in value]
+    return value
 
 
 _LIMITS = {"mime_type": 128, "video_codec": 64, "audio_codec": 64}

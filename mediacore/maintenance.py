@@ -26,6 +26,9 @@ from .scanner import EnhancedMediaScanner, FileEntry, RootUnavailable, display_p
 ProgressCallback = Callable[[str, int, int], None]
 
 BATCH_SIZE = 200
+#: A root that yields no file while at least this many of its items are available is taken
+#: for an unmounted share, not a deliberately emptied folder.
+EMPTY_ROOT_GUARD = 5
 
 
 @dataclass(frozen=True)
@@ -248,7 +251,7 @@ class _CategoryScan:
             for path, row in known.items()
             if row.status == "available" and path not in present and not path.startswith(shielded)
         ]
-        if vanished and not entries and not self.options.allow_empty_root:
+        if len(vanished) >= EMPTY_ROOT_GUARD and not entries and not self.options.allow_empty_root:
             self.summary.notes.append(
                 f"root {self.category.root_path} holds no matching files but {len(vanished)} items are "
                 "available: nothing was marked missing (is the share mounted?). Scan with "

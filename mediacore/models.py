@@ -11,7 +11,7 @@ from peewee import (
     CharField,
     DatabaseProxy,
     DateTimeField,
-    FloatField,
+    DoubleField,
     IntegerField,
     Model,
     TextField,
@@ -59,8 +59,8 @@ class MediaItem(BaseModel):
     title = TextField(null=True)
     description = TextField(null=True)
     size_bytes = BigIntegerField()
-    mtime = FloatField()
-    duration_seconds = FloatField(null=True)
+    mtime = DoubleField()
+    duration_seconds = DoubleField(null=True)
     width = IntegerField(null=True)
     height = IntegerField(null=True)
     video_codec = CharField(max_length=64, null=True)

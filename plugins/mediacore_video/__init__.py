@@ -38,7 +38,7 @@ def mediacore_media_types() -> list[MediaType]:
 def mediacore_extract_metadata(path: str, category: MediaCategory) -> dict[str, Any] | None:
     if category.media_type != "video":
         return None
-    info = MediaInfo.parse(path)
+    info = _parse(path)
     general = info.general_tracks[0] if info.general_tracks else None
     if not info.video_tracks:
         found = getattr(general, "format", None) if general else None
@@ -60,6 +60,15 @@ def mediacore_extract_metadata(path: str, category: MediaCategory) -> dict[str, 
         "subtitle_languages": [track.language for track in info.text_tracks if track.language],
         "audio_channels": _number(audio[0].channel_s) if audio else None,
     }
+
+
+def _parse(path: str) -> MediaInfo:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:  # libmediainfo opens names as UTF-8; hand it the open file instead
+        with open(path, "rb") as stream:
+            return MediaInfo.parse(stream)
+    return MediaInfo.parse(path)
 
 
 def _codec(name: str | None) -> str | None:

@@ -1,0 +1,39 @@
+"""Sessions: ``nox -s tests`` (SQLite, then PostgreSQL), ``lint``, ``types``, ``docs``, ``bench``."""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "types"]
+nox.options.reuse_existing_virtualenvs = True
+
+POSTGRES_URL = os.environ.get("MEDIACORE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PLUGIN_PACKAGES = ["./plugins/mediacore-nfo"]
+
+
+def install(session: nox.Session) -> None:
+    session.install("-e", ".[test]", *PLUGIN_PACKAGES)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole suite on SQLite, then on PostgreSQL (a server on 127.0.0.1:5432 is required)."""
+    install(session)
+    arguments = session.posargs or ["-n", "auto", "tests", "plugins/mediacore-nfo/tests"]
+    session.run("pytest", *arguments, env={"MEDIACORE_TEST_DATABASE_URL": "sqlite"})
+    session.run("pytest", *arguments, env={"MEDIACORE_TEST_DATABASE_URL": POSTGRES_URL})
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff>=0.5")
+    session.run("ruff", "check", "mediacore", "plugins", "tests", "noxfile.py")
+
+
+@nox.session
+def types(session: nox.Session) -> None:
+    install(session)
+    session.install("mypy>=1.10", "types-PyYAML", "types-requests")
+    session.run("mypy")

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import json
+import os
+
+from mediacore.testing import MediaFactory
+
+
+def test_init_then_scan_in_an_empty_folder(cli, tmp_path, media_factory: MediaFactory):
+    env = {"MEDIACORE_CONFIG": "", "MEDIACORE_DATA_DIR": "", "MEDIACORE_DATABASE_URL": "", "MEDIACORE_LOG_DIR": ""}
+    result = cli("init", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "config" / "watch_media_dirs.yml").exists()
+    assert (tmp_path / "data" / "mediacore.db").exists()
+    assert (tmp_path / "media" / "Movies").is_dir() and (tmp_path / "media" / "Music").is_dir()
+    media_factory.video(tmp_path / "media" / "Movies" / "Heat (1995).mkv")
+    media_factory.audio(tmp_path / "media" / "Music" / "track.flac", tags={"artist": "Band"})
+    scan = cli("scan", cwd=tmp_path, env=env)
+    assert scan.returncode == 0, scan.stderr
+    assert "Total: 2 found, 2 added" in scan.stdout
+    again = cli("scan", "--json", cwd=tmp_path, env=env)
+    assert json.loads(again.stdout)["totals"]["unchanged"] == 2
+    os.unlink(tmp_path / "media" / "Movies" / "Heat (1995).mkv")
+    gone = cli("scan", "--category", "movies", cwd=tmp_path, env=env)
+    assert "missing: " in gone.stdout and "1 missing (1 logged)" in gone.stdout
+    assert json.loads((tmp_path / "logs" / "media_deletions.log").read_text())["title"] == "Heat"
+    assert "already exists" in cli("init", cwd=tmp_path, env=env).stdout
+
+
+def test_scan_errors_are_one_line_with_exit_codes(cli, media_library):
+    unknown = cli("scan", "--category", "films")
+    assert unknown.returncode == 1 and unknown.stderr.startswith("Error: unknown category 'films'")
+    bad_limit = cli("scan", "--limit", "0")
+    assert bad_limit.returncode == 2 and "--limit" in bad_limit.stderr
+    no_db = cli("--database-url", "postgresql://nobody@127.0.0.1:1/none", "scan")
+    assert no_db.returncode == 3 and "cannot use database" in no_db.stderr or "cannot open database" in no_db.stderr
+    assert "Traceback" not in no_db.stderr + unknown.stderr and no_db.stderr.count("\n") == 1
+    missing_config = cli("--config", "/nonexistent/x.yml", "scan")
+    assert missing_config.returncode == 2 and "config file not found" in missing_config.stderr
+
+
+def test_second_scan_while_one_runs_is_refused(cli, media_library):
+    from mediacore.locks import scan_lock
+    from mediacore.models import database
+
+    with database.connection_context(), scan_lock(database.obj):
+        busy = cli("scan")
+    assert busy.returncode == 4 and "already running" in busy.stderr

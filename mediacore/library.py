@@ -1,0 +1,192 @@
+"""Reading and changing the library: listing with filters, statistics, deleting items."""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from peewee import fn
+
+from .config import MediaConfig
+from .errors import InvalidOption, NotFound
+from .models import STATUSES, MediaItem, get_setting, utcnow
+from .scanner import fs_path
+
+MAX_PER_PAGE = 500
+SORT_FIELDS = {
+    "title": fn.LOWER(MediaItem.title),
+    "filename": fn.LOWER(MediaItem.filename),
+    "created_at": MediaItem.created_at,
+    "updated_at": MediaItem.updated_at,
+    "size": MediaItem.size_bytes,
+    "duration": MediaItem.duration_seconds,
+    "year": MediaItem.year,
+}
+SEARCH_FIELDS = (MediaItem.title, MediaItem.filename, MediaItem.series, MediaItem.artist, MediaItem.album)
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """Filters, sort and page of a library listing; validated on creation."""
+
+    page: int = 1
+    per_page: int = 50
+    category: str | None = None
+    status: str = "available"
+    media_type: str | None = None
+    q: str | None = None
+    year: int | None = None
+    series: str | None = None
+    season: int | None = None
+    sort: str = "title"
+
+    def __post_init__(self) -> None:
+        if self.page < 1:
+            raise InvalidOption("page", "must be 1 or more")
+        if not 1 <= self.per_page <= MAX_PER_PAGE:
+            raise InvalidOption("per_page", f"must be between 1 and {MAX_PER_PAGE}")
+        if self.status != "all" and self.status not in STATUSES:
+            raise InvalidOption("status", f"must be one of {', '.join(STATUSES)} or all")
+        if self.sort.lstrip("-") not in SORT_FIELDS:
+            raise InvalidOption("sort", f"must be one of {', '.join(SORT_FIELDS)}, with '-' for descending")
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[MediaItem]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return math.ceil(self.total / self.per_page) if self.total else 0
+
+
+def list_items(config: MediaConfig, query: ListQuery) -> Page:
+    """One page of items and the total count: two queries whatever the page size."""
+    if query.category is not None:
+        config.category(query.category)  # an unknown key is an error, not an empty page
+    select = MediaItem.select()
+    if query.status != "all":
+        select = select.where(MediaItem.status == query.status)
+    for column, value in (
+        (MediaItem.category, query.category),
+        (MediaItem.media_type, query.media_type),
+        (MediaItem.year, query.year),
+        (MediaItem.series, query.series),
+        (MediaItem.season, query.season),
+    ):
+        if value is not None:
+            select = select.where(column == value)
+    if query.q:
+        # contains() escapes wildcards and is case-insensitive (LIKE on SQLite, ILIKE on PostgreSQL).
+        condition = SEARCH_FIELDS[0].contains(query.q)
+        for column in SEARCH_FIELDS[1:]:
+            condition = condition | column.contains(query.q)
+        select = select.where(condition)
+    total = select.count()
+    field = SORT_FIELDS[query.sort.lstrip("-")]
+    descending = query.sort.startswith("-")
+    order = field.desc(nulls="LAST") if descending else field.asc(nulls="LAST")
+    tie = MediaItem.id.desc() if descending else MediaItem.id.asc()
+    items = list(select.order_by(order, tie).paginate(query.page, query.per_page))
+    return Page(items, query.page, query.per_page, total)
+
+
+def get_item(item_id: int, *, include_deleted: bool = False) -> MediaItem:
+    item = MediaItem.get_or_none(MediaItem.id == item_id)
+    if item is None or (item.status == "deleted" and not include_deleted):
+        raise NotFound(f"media item {item_id} not found")
+    return item
+
+
+@dataclass(frozen=True)
+class DeleteResult:
+    id: int
+    mode: str  # soft | hard
+    file_deleted: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "deleted": self.mode, "file_deleted": self.file_deleted}
+
+
+def delete_item(config: MediaConfig, item_id: int, *, soft: bool, delete_file: bool) -> DeleteResult:
+    """Soft delete keeps row and file; hard delete removes the row and, if asked, the file.
+
+    The file goes first: if it cannot be removed the row stays, so nothing is left half-deleted.
+    Only a file under its category's root is ever removed.
+    """
+    if soft and delete_file:
+        raise InvalidOption("delete_file", "only a hard delete can remove the file; drop soft=true")
+    item = get_item(item_id, include_deleted=True)
+    if soft:
+        MediaItem.update(status="deleted", updated_at=utcnow()).where(MediaItem.id == item_id).execute()
+        return DeleteResult(item_id, "soft", False)
+    removed = False
+    if delete_file:
+        path = fs_path(item.path)
+        category = config.categories.get(item.category)
+        if category is None or not category.contains(path):
+            raise InvalidOption("delete_file", "the file is not under its category's root; it was not touched")
+        if os.path.lexists(path):
+            os.remove(path)
+            removed = True
+    MediaItem.delete().where(MediaItem.id == item_id).execute()
+    return DeleteResult(item_id, "hard", removed)
+
+
+def category_counts(config: MediaConfig) -> list[dict[str, Any]]:
+    """Every configured category with its item counts by status and total size."""
+    rows = (
+        MediaItem.select(MediaItem.category, MediaItem.status, fn.COUNT(MediaItem.id), fn.SUM(MediaItem.size_bytes))
+        .group_by(MediaItem.category, MediaItem.status)
+        .tuples()
+    )
+    counts: dict[str, dict[str, Any]] = {}
+    for category, status, count, size in rows:
+        entry = counts.setdefault(category, {"counts": dict.fromkeys(STATUSES, 0), "total_size_bytes": 0})
+        entry["counts"][status] = count
+        if status != "deleted":
+            entry["total_size_bytes"] += int(size or 0)
+    result = []
+    for key, category in config.categories.items():
+        entry = counts.get(key, {"counts": dict.fromkeys(STATUSES, 0), "total_size_bytes": 0})
+        result.append(
+            {
+                **category.to_dict(),
+                "root_exists": os.path.isdir(category.root_path),
+                "counts": entry["counts"],
+                "total": sum(entry["counts"].values()),
+                "total_size_bytes": entry["total_size_bytes"],
+            }
+        )
+    return result
+
+
+def library_stats() -> dict[str, Any]:
+    """Counts by status, category and media type, sizes and durations, and the last scan."""
+
+    def grouped(column: Any) -> dict[str, int]:
+        query = MediaItem.select(column, fn.COUNT(MediaItem.id)).group_by(column).tuples()
+        return {key: count for key, count in query}
+
+    available = MediaItem.status == "available"
+    size, duration = (
+        MediaItem.select(fn.SUM(MediaItem.size_bytes), fn.SUM(MediaItem.duration_seconds)).where(available).tuples()
+    ).get()
+    last = get_setting("last_scan")
+    return {
+        "total_items": MediaItem.select().count(),
+        "by_status": {**dict.fromkeys(STATUSES, 0), **grouped(MediaItem.status)},
+        "by_category": grouped(MediaItem.category),
+        "by_media_type": grouped(MediaItem.media_type),
+        "available_size_bytes": int(size or 0),
+        "available_duration_seconds": round(float(duration or 0), 3),
+        "last_scan": {"scanned_at": last["scanned_at"], "dry_run": last["dry_run"], "totals": last["totals"]}
+        if last
+        else None,
+        "media_scan_directories": get_setting("media_scan_directories") or {},
+    }

@@ -1,0 +1,253 @@
+"""The ``/api/v1`` routes. Each view parses its input, calls one service, shapes the answer."""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request, send_file, url_for
+from werkzeug.http import parse_options_header
+
+from ..config import MediaConfig
+from ..errors import MediacoreError, NotFound, UnknownCategory
+from ..ingestion import UploadDetails, check_extension, ingest_upload, safe_filename
+from ..library import ListQuery, category_counts, delete_item, get_item, library_stats, list_items
+from ..maintenance import ScanOptions, run_maintenance_scan
+from ..models import MediaItem, database
+from ..posters import poster_for
+from ..scanner import fs_path
+from .auth import check_token, require_token
+from .errors import ApiError, bad_parameter, engine_status
+from .openapi import openapi_document
+from .uploads import drain, move_into, receive_upload
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+
+POSTER_MAX_AGE = 24 * 3600
+UPLOAD_OVERHEAD = 64 * 1024  # multipart headers and boundaries around the file
+
+
+def media_config() -> MediaConfig:
+    config: MediaConfig = current_app.extensions["mediacore"]
+    return config
+
+
+@api.before_request
+def guard_reads() -> None:
+    if current_app.config["MEDIACORE_REQUIRE_AUTH_FOR_READ"] and request.endpoint not in {"api.health", "api.openapi"}:
+        check_token()
+
+
+# -- query parsing ---------------------------------------------------------------------------
+
+
+def int_arg(name: str, default: int | None = None, *, minimum: int | None = None) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad_parameter(name, f"expected an integer, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise bad_parameter(name, f"must be {minimum} or more")
+    return value
+
+
+def bool_arg(name: str) -> bool:
+    raw = request.args.get(name, "").strip().lower()
+    if raw in {"", "0", "false", "no"}:
+        return False
+    if raw in {"1", "true", "yes"}:
+        return True
+    raise bad_parameter(name, f"expected true or false, got {raw!r}")
+
+
+def serialize(item: MediaItem) -> dict[str, Any]:
+    data = item.to_dict()
+    data["stream_url"] = url_for("api.stream", item_id=item.id)
+    data["poster_url"] = url_for("api.poster", item_id=item.id)
+    return data
+
+
+# -- routes ----------------------------------------------------------------------------------
+
+
+@api.get("/health")
+def health() -> Response:
+    database.execute_sql("SELECT 1")
+    return jsonify({"status": "ok", "database": "ok"})
+
+
+@api.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(openapi_document())
+
+
+@api.get("/media")
+def list_media() -> Response:
+    query = ListQuery(
+        page=int_arg("page", 1) or 1,
+        per_page=int_arg("per_page", 50) or 50,
+        category=request.args.get("category") or None,
+        status=request.args.get("status") or "available",
+        media_type=request.args.get("media_type") or None,
+        q=request.args.get("q") or None,
+        year=int_arg("year"),
+        series=request.args.get("series") or None,
+        season=int_arg("season"),
+        sort=request.args.get("sort") or "title",
+    )
+    page = list_items(media_config(), query)
+    return jsonify(
+        {
+            "items": [serialize(item) for item in page.items],
+            "page": page.page,
+            "per_page": page.per_page,
+            "total": page.total,
+            "pages": page.pages,
+        }
+    )
+
+
+@api.get("/media/categories")
+def categories() -> Response:
+    config = media_config()
+    return jsonify({"categories": category_counts(config), "default_category": config.default_category})
+
+
+@api.get("/media/scan-info")
+def scan_info() -> Response:
+    return jsonify(library_stats())
+
+
+@api.get("/media/<int:item_id>")
+def detail(item_id: int) -> Response:
+    return jsonify(serialize(get_item(item_id)))
+
+
+@api.delete("/media/<int:item_id>")
+@require_token
+def delete(item_id: int) -> Response:
+    result = delete_item(media_config(), item_id, soft=bool_arg("soft"), delete_file=bool_arg("delete_file"))
+    return jsonify(result.to_dict())
+
+
+@api.get("/media/<int:item_id>/stream")
+def stream(item_id: int) -> Response:
+    item = get_item(item_id)
+    category = media_config().categories.get(item.category)
+    path = fs_path(item.path)
+    if item.status == "missing" or not os.path.isfile(path):
+        raise NotFound(f"the file of media item {item_id} is missing")
+    if category is None or not category.contains(path):
+        raise NotFound(f"media item {item_id} is not under a configured root")
+    mimetype = item.mime_type or mimetypes.guess_type(item.filename)[0] or "application/octet-stream"
+    response = send_file(
+        path,
+        mimetype=mimetype,
+        as_attachment=bool_arg("download"),
+        download_name=item.filename,
+        conditional=True,
+        etag=True,
+        max_age=0,
+    )
+    response.headers["Accept-Ranges"] = "bytes"
+    return response
+
+
+@api.get("/media/<int:item_id>/poster")
+def poster(item_id: int) -> Response:
+    width = int_arg("w")
+    found = poster_for(media_config(), get_item(item_id), width)
+    if found.path is not None:
+        response = send_file(found.path, mimetype=found.content_type, conditional=True, etag=found.etag,
+                             max_age=POSTER_MAX_AGE)
+    else:
+        response = Response(found.data, mimetype=found.content_type)
+        response.set_etag(found.etag)
+        response.cache_control.public = True
+        response.cache_control.max_age = POSTER_MAX_AGE
+        response = response.make_conditional(request)
+    response.headers["X-Poster-Source"] = found.source
+    return response
+
+
+@api.post("/media/upload")
+@require_token
+def upload() -> tuple[Response, int]:
+    config = media_config()
+    max_bytes = current_app.config["MEDIACORE_MAX_UPLOAD_BYTES"]
+    too_large = ApiError(413, "payload_too_large", f"the upload is larger than the {max_bytes}-byte limit")
+    if request.content_length is not None and request.content_length > max_bytes + UPLOAD_OVERHEAD:
+        drain(request.stream)
+        raise too_large
+    mimetype, options = parse_options_header(request.headers.get("Content-Type", ""))
+    if mimetype != "multipart/form-data" or not options.get("boundary"):
+        raise ApiError(400, "invalid_upload", "send multipart/form-data with the file in a part named 'file'")
+
+    def choose_folder(fields: dict[str, str], filename: str) -> tuple[str, Any]:
+        key = fields.get("category") or request.args.get("category") or config.default_category
+        try:
+            category = config.category(key)
+            check_extension(category, safe_filename(filename))
+        except MediacoreError as exc:  # rejected before a byte is written
+            raise ApiError(*engine_status(exc), str(exc)) from None
+        return key, category.root_path
+
+    received = receive_upload(request.stream, options["boundary"].encode(), choose_folder=choose_folder,
+                              max_bytes=max_bytes)
+    if received.too_large:
+        raise too_large
+    if received.temporary is None:
+        raise ApiError(400, "invalid_upload", "the request has no part named 'file'")
+    fields = received.fields
+    key = fields.get("category") or request.args.get("category") or config.default_category
+    temporary = received.temporary
+    if key != received.folder_category:  # the category field came after the file
+        try:
+            temporary = move_into(temporary, config.category(key).root_path)
+        except (UnknownCategory, OSError):
+            received.discard()
+            raise
+    details = UploadDetails(
+        filename=received.filename or "",
+        title=fields.get("title") or None,
+        description=fields.get("description") or None,
+        uploaded_by=fields.get("uploaded_by") or fields.get("uploader") or fields.get("user") or None,
+    )
+    item = ingest_upload(config, key, temporary, details)
+    item["stream_url"] = url_for("api.stream", item_id=item["id"])
+    item["poster_url"] = url_for("api.poster", item_id=item["id"])
+    return jsonify(item), 201
+
+
+@api.post("/admin/media/maintenance-scan")
+@require_token
+def maintenance_scan() -> Response:
+    body = request.get_json(silent=True) if request.data else {}
+    if body is None:
+        raise ApiError(400, "invalid_body", "the body must be a JSON object")
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_body", "the body must be a JSON object")
+    allowed = {"categories", "dry_run", "limit", "allow_empty_root"}
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise bad_parameter(unknown[0], f"unknown field; allowed: {', '.join(sorted(allowed))}")
+    categories = body.get("categories")
+    if categories is not None and (
+        not isinstance(categories, list) or not all(isinstance(key, str) for key in categories)
+    ):
+        raise bad_parameter("categories", "expected a list of category keys")
+    for flag in ("dry_run", "allow_empty_root"):
+        if not isinstance(body.get(flag, False), bool):
+            raise bad_parameter(flag, "expected true or false")
+    options = ScanOptions(
+        categories=categories,
+        dry_run=body.get("dry_run", False),
+        limit=body.get("limit"),
+        allow_empty_root=body.get("allow_empty_root", False),
+    )
+    summary = run_maintenance_scan(media_config(), options)
+    return jsonify(summary.to_dict())

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g
 
 from ..bootstrap import open_library
 from ..models import database
@@ -40,11 +40,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     @app.before_request
     def connect() -> None:
-        database.connect(reuse_if_open=True)
+        # A connection per request; one the caller already opened (tests, embedding) is left alone.
+        g.mediacore_opened_connection = database.is_closed() and database.connect()
 
     @app.teardown_request
     def disconnect(_: BaseException | None) -> None:
-        if not database.is_closed():
+        if g.pop("mediacore_opened_connection", False) and not database.is_closed():
             database.close()
 
     register_error_handlers(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import mimetypes
 import os
-from typing import Any
+from typing import Any, overload
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_file, url_for
 from werkzeug.http import parse_options_header
@@ -42,7 +42,11 @@ def guard_reads() -> None:
 # -- query parsing ---------------------------------------------------------------------------
 
 
-def int_arg(name: str, default: int | None = None, *, minimum: int | None = None) -> int | None:
+@overload
+def int_arg(name: str, default: int) -> int: ...
+@overload
+def int_arg(name: str, default: None = None) -> int | None: ...
+def int_arg(name: str, default: int | None = None) -> int | None:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
@@ -50,8 +54,6 @@ def int_arg(name: str, default: int | None = None, *, minimum: int | None = None
         value = int(raw)
     except ValueError:
         raise bad_parameter(name, f"expected an integer, got {raw!r}") from None
-    if minimum is not None and value < minimum:
-        raise bad_parameter(name, f"must be {minimum} or more")
     return value
 
 
@@ -88,8 +90,8 @@ def openapi() -> Response:
 @api.get("/media")
 def list_media() -> Response:
     query = ListQuery(
-        page=int_arg("page", 1) or 1,
-        per_page=int_arg("per_page", 50) or 50,
+        page=int_arg("page", 1),
+        per_page=int_arg("per_page", 50),
         category=request.args.get("category") or None,
         status=request.args.get("status") or "available",
         media_type=request.args.get("media_type") or None,
@@ -188,13 +190,14 @@ def upload() -> tuple[Response, int]:
         raise ApiError(400, "invalid_upload", "send multipart/form-data with the file in a part named 'file'")
 
     def choose_folder(fields: dict[str, str], filename: str) -> tuple[str, Any]:
-        key = fields.get("category") or request.args.get("category") or config.default_category
+        named = fields.get("category") or request.args.get("category")
         try:
-            category = config.category(key)
-            check_extension(category, safe_filename(filename))
+            category = config.category(named or config.default_category)
+            if named:  # else a category field may still follow the file: ingestion checks then
+                check_extension(category, safe_filename(filename))
         except MediacoreError as exc:  # rejected before a byte is written
             raise ApiError(*engine_status(exc), str(exc)) from None
-        return key, category.root_path
+        return category.key, category.root_path
 
     received = receive_upload(request.stream, options["boundary"].encode(), choose_folder=choose_folder,
                               max_bytes=max_bytes)

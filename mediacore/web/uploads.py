@@ -61,7 +61,7 @@ def receive_upload(
     may raise ApiError to reject the upload before any byte is written.
     """
     upload = ReceivedUpload()
-    decoder = MultipartDecoder(boundary, max_form_memory_size=MAX_FIELD_BYTES)
+    decoder = MultipartDecoder(boundary)  # its size cap counts buffered file bytes too: fields are capped below
     target: IO[bytes] | None = None
     current: str | None = None  # "field:<name>", "file" or "skip"
     buffer = bytearray()

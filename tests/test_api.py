@@ -1,0 +1,376 @@
+from __future__ import annotations
+
+import io
+import os
+import stat
+
+import pytest
+from PIL import Image
+from playhouse.test_utils import count_queries
+
+from mediacore import hookimpl
+from mediacore.locks import scan_lock
+from mediacore.models import database
+from mediacore.testing import TEST_TOKEN, png_bytes
+
+AUTH = {"Authorization": f"Bearer {TEST_TOKEN}"}
+
+
+@pytest.fixture
+def library(media_library):
+    media_library.add_video("Alpha (2001)/Alpha (2001).mp4", seconds=1)
+    media_library.add_video("beta.2005.mkv", seconds=3, size=(640, 480))
+    media_library.add_video("Gamma (2001).mp4", seconds=2)
+    media_library.add_video("Show/Season 01/Show - S01E01.mkv", category="tv_series")
+    media_library.add_video("Show/Season 01/Show - S01E02.mkv", category="tv_series")
+    media_library.add_video("Show/Season 02/Show - S02E01.mkv", category="tv_series")
+    media_library.add_audio("Band/Record/01.mp3", tags={"title": "Opening", "artist": "The Band", "album": "Record"})
+    media_library.add_audio("Band/Record/02.flac", tags={"title": "Closing", "artist": "The Band", "album": "Record"})
+    media_library.add_image("photo.png")
+    media_library.scan()
+    return media_library
+
+
+def ids_of(response):
+    return [item["id"] for item in response.get_json()["items"]]
+
+
+def item_named(client, filename):
+    items = client.get("/api/v1/media?status=all&per_page=500").get_json()["items"]
+    return next(item for item in items if item["filename"] == filename)
+
+
+def assert_error(response, status, code, fragment=""):
+    assert response.status_code == status, response.data
+    assert response.mimetype == "application/json"
+    error = response.get_json()["error"]
+    assert error["code"] == code and fragment in error["message"], error
+    return error
+
+
+# -- listing ------------------------------------------------------------------------------------
+
+
+def test_health(mediacore_client):
+    response = mediacore_client.get("/api/v1/health")
+    assert response.status_code == 200 and response.get_json()["status"] == "ok"
+
+
+def test_list_defaults_filters_and_pagination(library, mediacore_client):
+    page = mediacore_client.get("/api/v1/media").get_json()
+    assert (page["page"], page["per_page"], page["total"], page["pages"]) == (1, 50, 9, 1)
+    titles = [item["title"] for item in page["items"]]
+    assert titles == sorted(titles, key=str.lower)
+    first = page["items"][0]
+    assert first["stream_url"] == f"/api/v1/media/{first['id']}/stream"
+    assert first["poster_url"] == f"/api/v1/media/{first['id']}/poster"
+
+    def titles_for(query):
+        response = mediacore_client.get(f"/api/v1/media?{query}")
+        assert response.status_code == 200, response.data
+        return [item["title"] for item in response.get_json()["items"]]
+
+    assert titles_for("category=movies") == ["Alpha", "beta", "Gamma"]
+    assert titles_for("media_type=audio") == ["Closing", "Opening"]
+    assert titles_for("q=BAND") == ["Closing", "Opening"]
+    assert titles_for("q=alp") == ["Alpha"]
+    assert titles_for("q=100%25") == []  # a literal %, not a wildcard
+    assert titles_for("year=2001&sort=-title") == ["Gamma", "Alpha"]
+    assert titles_for("series=Show&season=1") == ["Show S01E01", "Show S01E02"]
+    assert titles_for("category=movies&sort=-duration") == ["beta", "Gamma", "Alpha"]
+    assert titles_for("category=movies&sort=size")[-1] == "beta"
+    two = mediacore_client.get("/api/v1/media?per_page=4&page=3").get_json()
+    assert (two["total"], two["pages"], len(two["items"])) == (9, 3, 1)
+    beyond = mediacore_client.get("/api/v1/media?per_page=4&page=9").get_json()
+    assert beyond["items"] == [] and beyond["total"] == 9
+
+
+def test_sort_ties_break_by_id_and_pages_do_not_overlap(library, mediacore_client):
+    seen = []
+    for number in (1, 2, 3):
+        seen += ids_of(mediacore_client.get(f"/api/v1/media?sort=year&per_page=3&page={number}"))
+    assert sorted(seen) == sorted(ids_of(mediacore_client.get("/api/v1/media"))) and len(set(seen)) == 9
+    descending = ids_of(mediacore_client.get("/api/v1/media?sort=-created_at"))
+    assert descending == sorted(descending, reverse=True)  # same timestamp: id breaks the tie
+    for key in ("title", "created_at", "updated_at", "size", "duration", "year", "filename"):
+        assert mediacore_client.get(f"/api/v1/media?sort=-{key}").status_code == 200
+
+
+def test_listing_costs_two_queries_whatever_the_page_size(library, mediacore_app):
+    client = mediacore_app.test_client()
+    with count_queries() as counter:
+        assert len(ids_of(client.get("/api/v1/media?per_page=500&status=all"))) == 9
+    assert counter.count == 2
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [("page=0", "page"), ("page=x", "page"), ("per_page=501", "per_page"), ("per_page=0", "per_page"),
+     ("sort=rating", "sort"), ("year=abc", "year"), ("status=gone", "status"), ("season=1.5", "season"),
+     ("category=films", "films")],
+)
+def test_bad_list_parameters_are_named(library, mediacore_client, query, parameter):
+    response = mediacore_client.get(f"/api/v1/media?{query}")
+    assert response.status_code == 400
+    assert parameter in response.get_json()["error"]["message"]
+
+
+# -- detail and delete --------------------------------------------------------------------------
+
+
+def test_detail_has_every_column_and_metadata_object(library, mediacore_client):
+    item = item_named(mediacore_client, "beta.2005.mkv")
+    detail = mediacore_client.get(f"/api/v1/media/{item['id']}").get_json()
+    for column in ("id", "category", "path", "relative_path", "filename", "extension", "media_type", "mime_type",
+                   "title", "description", "size_bytes", "mtime", "duration_seconds", "width", "height",
+                   "video_codec", "audio_codec", "bitrate", "year", "series", "season", "episode", "artist",
+                   "album", "track_number", "metadata", "status", "source", "uploaded_by", "created_at",
+                   "updated_at", "last_seen_at", "missing_since", "stream_url", "poster_url"):
+        assert column in detail
+    assert (detail["width"], detail["height"], detail["year"], detail["video_codec"]) == (640, 480, 2005, "h264")
+    assert isinstance(detail["metadata"], dict) and detail["metadata"]["frame_rate"] == 10
+    assert detail["created_at"].endswith("Z")
+    assert_error(mediacore_client.get("/api/v1/media/999999"), 404, "not_found", "999999")
+    assert_error(mediacore_client.get("/api/v1/media/..%2F..%2Fetc%2Fpasswd"), 404, "not_found")
+    assert_error(mediacore_client.get("/api/v1/media/-1/stream"), 404, "not_found")
+
+
+def test_soft_and_hard_delete(library, mediacore_client):
+    alpha = item_named(mediacore_client, "Alpha (2001).mp4")
+    beta = item_named(mediacore_client, "beta.2005.mkv")
+    gamma = item_named(mediacore_client, "Gamma (2001).mp4")
+    assert_error(mediacore_client.delete(f"/api/v1/media/{alpha['id']}"), 401, "unauthorized")
+    assert_error(mediacore_client.delete(f"/api/v1/media/{alpha['id']}", headers={"Authorization": "Bearer nope"}),
+                 403, "forbidden")
+
+    soft = mediacore_client.delete(f"/api/v1/media/{alpha['id']}?soft=true", headers=AUTH)
+    assert soft.get_json() == {"id": alpha["id"], "deleted": "soft", "file_deleted": False}
+    assert os.path.exists(alpha["path"])
+    assert_error(mediacore_client.get(f"/api/v1/media/{alpha['id']}"), 404, "not_found")
+    assert ids_of(mediacore_client.get("/api/v1/media?status=deleted")) == [alpha["id"]]
+    assert library.scan()["categories"]["movies"]["added"] == 0  # stays deleted
+
+    hard = mediacore_client.delete(f"/api/v1/media/{beta['id']}", headers=AUTH)
+    assert hard.get_json() == {"id": beta["id"], "deleted": "hard", "file_deleted": False}
+    assert os.path.exists(beta["path"]) and library.items(filename="beta.2005.mkv") == []
+
+    assert_error(mediacore_client.delete(f"/api/v1/media/{gamma['id']}?soft=true&delete_file=true", headers=AUTH),
+                 400, "invalid_parameter", "delete_file")
+    with_file = mediacore_client.delete(f"/api/v1/media/{gamma['id']}?delete_file=true", headers=AUTH)
+    assert with_file.get_json() == {"id": gamma["id"], "deleted": "hard", "file_deleted": True}
+    assert not os.path.exists(gamma["path"])
+    assert_error(mediacore_client.delete(f"/api/v1/media/{gamma['id']}", headers=AUTH), 404, "not_found")
+    assert_error(mediacore_client.delete(f"/api/v1/media/{beta['id']}?soft=maybe", headers=AUTH), 400,
+                 "invalid_parameter", "soft")
+
+
+def test_delete_file_refuses_a_path_outside_the_root(library, mediacore_client, media_factory):
+    from mediacore.models import MediaItem
+
+    outside = media_factory.video(library.base / "elsewhere" / "x.mp4")
+    item = item_named(mediacore_client, "Gamma (2001).mp4")
+    with database.connection_context():
+        MediaItem.update(path=str(outside)).where(MediaItem.id == item["id"]).execute()
+    response = mediacore_client.delete(f"/api/v1/media/{item['id']}?delete_file=true", headers=AUTH)
+    assert_error(response, 400, "invalid_parameter", "not under its category's root")
+    assert outside.exists() and mediacore_client.get(f"/api/v1/media/{item['id']}").status_code == 200
+    assert_error(mediacore_client.get(f"/api/v1/media/{item['id']}/stream"), 404, "not_found", "configured root")
+
+
+# -- streaming ----------------------------------------------------------------------------------
+
+
+def test_stream_with_ranges_and_validators(library, mediacore_client):
+    item = item_named(mediacore_client, "beta.2005.mkv")
+    url = f"/api/v1/media/{item['id']}/stream"
+    content = open(item["path"], "rb").read()
+    size = len(content)
+    whole = mediacore_client.get(url)
+    assert whole.status_code == 200 and whole.data == content
+    assert whole.headers["Accept-Ranges"] == "bytes" and whole.mimetype == "video/x-matroska"
+    assert whole.headers["Content-Length"] == str(size) and whole.headers["ETag"] and whole.headers["Last-Modified"]
+    etag = whole.headers["ETag"]
+
+    part = mediacore_client.get(url, headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206 and part.data == content[:100]
+    assert part.headers["Content-Range"] == f"bytes 0-99/{size}"
+    tail = mediacore_client.get(url, headers={"Range": f"bytes={size - 10}-"})
+    assert tail.status_code == 206 and tail.data == content[-10:]
+    suffix = mediacore_client.get(url, headers={"Range": "bytes=-50"})
+    assert suffix.status_code == 206 and suffix.data == content[-50:]
+    assert suffix.headers["Content-Range"] == f"bytes {size - 50}-{size - 1}/{size}"
+
+    unsatisfiable = mediacore_client.get(url, headers={"Range": f"bytes={size + 10}-"})
+    assert_error(unsatisfiable, 416, "requested_range_not_satisfiable")
+    assert unsatisfiable.headers["Content-Range"] == f"bytes */{size}"
+
+    assert mediacore_client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    stale = mediacore_client.get(url, headers={"Range": "bytes=0-9", "If-Range": '"stale"'})
+    assert stale.status_code == 200 and len(stale.data) == size
+    fresh = mediacore_client.get(url, headers={"Range": "bytes=0-9", "If-Range": etag})
+    assert fresh.status_code == 206 and fresh.data == content[:10]
+
+    head = mediacore_client.head(url)
+    assert head.status_code == 200 and head.data == b"" and head.headers["Content-Length"] == str(size)
+    download = mediacore_client.get(url + "?download=1")
+    assert download.headers["Content-Disposition"].startswith("attachment") and "beta.2005.mkv" in download.headers[
+        "Content-Disposition"]
+
+
+def test_stream_of_missing_or_deleted_item_is_404(library, mediacore_client):
+    item = item_named(mediacore_client, "Alpha (2001).mp4")
+    os.remove(item["path"])
+    assert_error(mediacore_client.get(f"/api/v1/media/{item['id']}/stream"), 404, "not_found", "missing")
+    other = item_named(mediacore_client, "Gamma (2001).mp4")
+    mediacore_client.delete(f"/api/v1/media/{other['id']}?soft=1", headers=AUTH)
+    assert_error(mediacore_client.get(f"/api/v1/media/{other['id']}/stream"), 404, "not_found")
+
+
+# -- posters ------------------------------------------------------------------------------------
+
+
+def test_poster_fallbacks_resize_and_caching(library, mediacore_client):
+    def poster(filename, query=""):
+        item = item_named(mediacore_client, filename)
+        return mediacore_client.get(f"/api/v1/media/{item['id']}/poster{query}")
+
+    frame = poster("beta.2005.mkv")
+    assert frame.status_code == 200 and frame.headers["X-Poster-Source"] == "frame"
+    assert Image.open(io.BytesIO(frame.data)).size == (640, 480)
+    assert "max-age" in frame.headers["Cache-Control"] and frame.headers["ETag"]
+
+    (library.root("movies") / "Alpha (2001)" / "poster.png").write_bytes(png_bytes((20, 30), "green"))
+    sidecar = poster("Alpha (2001).mp4")
+    assert sidecar.headers["X-Poster-Source"] == "sidecar" and Image.open(io.BytesIO(sidecar.data)).size == (20, 30)
+
+    library.add_audio("Band/Record/03.mp3", tags={"title": "Art"}, cover=png_bytes((25, 25), "blue"))
+    library.add_audio("Band/Record/04.m4a", tags={"title": "Art4"}, cover=png_bytes((26, 26), "blue"))
+    library.add_audio("Band/Record/05.flac", tags={"title": "Art5"}, cover=png_bytes((27, 27), "blue"))
+    library.scan(categories=["music"])
+    for name, side in (("03.mp3", 25), ("04.m4a", 26), ("05.flac", 27)):
+        embedded = poster(name)
+        assert embedded.headers["X-Poster-Source"] == "embedded", name
+        assert Image.open(io.BytesIO(embedded.data)).size == (side, side)
+        assert embedded.headers["ETag"]
+        assert mediacore_client.get(
+            f"/api/v1/media/{item_named(mediacore_client, name)['id']}/poster",
+            headers={"If-None-Match": embedded.headers["ETag"]},
+        ).status_code == 304
+
+    placeholder = poster("02.flac")
+    assert placeholder.headers["X-Poster-Source"] == "placeholder" and placeholder.mimetype == "image/png"
+    image = poster("photo.png")
+    assert image.headers["X-Poster-Source"] == "self"
+
+    resized = poster("beta.2005.mkv", "?w=100")
+    assert resized.mimetype == "image/jpeg" and Image.open(io.BytesIO(resized.data)).size == (100, 75)
+    assert resized.headers["ETag"] != frame.headers["ETag"]
+    again = mediacore_client.get(f"/api/v1/media/{item_named(mediacore_client, 'beta.2005.mkv')['id']}/poster?w=100",
+                                 headers={"If-None-Match": resized.headers["ETag"]})
+    assert again.status_code == 304
+    assert_error(poster("beta.2005.mkv", "?w=5"), 400, "invalid_parameter", "w:")
+    assert_error(poster("beta.2005.mkv", "?w=wide"), 400, "invalid_parameter", "w:")
+
+
+# -- categories, stats, scans -------------------------------------------------------------------
+
+
+def test_categories_and_scan_info(library, mediacore_client):
+    alpha = item_named(mediacore_client, "Alpha (2001).mp4")
+    mediacore_client.delete(f"/api/v1/media/{alpha['id']}?soft=1", headers=AUTH)
+    body = mediacore_client.get("/api/v1/media/categories").get_json()
+    assert body["default_category"] == "movies"
+    categories = {entry["key"]: entry for entry in body["categories"]}
+    assert list(categories) == ["movies", "tv_series", "music", "images"]
+    movies = categories["movies"]
+    assert movies["counts"] == {"available": 2, "missing": 0, "deleted": 1} and movies["total"] == 3
+    assert movies["root_exists"] is True and movies["label"] == "Movies" and movies["media_type"] == "video"
+    assert movies["root_path"] == str(library.root("movies"))
+    kept = [path for path in library.root("movies").rglob("*.m*") if path.name != "Alpha (2001).mp4"]
+    assert movies["total_size_bytes"] == sum(path.stat().st_size for path in kept)  # deleted items not counted
+
+    info = mediacore_client.get("/api/v1/media/scan-info").get_json()
+    assert info["total_items"] == 9
+    assert info["by_status"] == {"available": 8, "missing": 0, "deleted": 1}
+    assert info["by_category"] == {"movies": 3, "tv_series": 3, "music": 2, "images": 1}
+    assert info["by_media_type"] == {"video": 6, "audio": 2, "image": 1}
+    assert info["available_duration_seconds"] > 10 and info["available_size_bytes"] > 0
+    assert info["last_scan"]["totals"]["added"] == 9 and info["last_scan"]["scanned_at"].endswith("Z")
+    assert info["media_scan_directories"]["music"] == str(library.root("music"))
+
+
+def test_maintenance_scan_route(library, mediacore_client):
+    url = "/api/v1/admin/media/maintenance-scan"
+    assert_error(mediacore_client.post(url), 401, "unauthorized")
+    library.add_video("Delta (2010).mp4")
+    dry = mediacore_client.post(url, json={"categories": ["movies"], "dry_run": True}, headers=AUTH).get_json()
+    assert dry["dry_run"] is True and dry["categories"]["movies"]["added"] == 1
+    assert dry["selected_categories"] == ["movies"]
+    real = mediacore_client.post(url, json={"limit": 100}, headers=AUTH).get_json()
+    assert real["totals"]["added"] == 1 and real["totals"]["unchanged"] == 9
+    empty_body = mediacore_client.post(url, headers=AUTH)
+    assert empty_body.status_code == 200 and empty_body.get_json()["totals"]["unchanged"] == 10
+
+    for body, fragment in [({"categories": "movies"}, "categories"), ({"limit": 0}, "limit"),
+                           ({"limit": "5"}, "limit"), ({"dry_run": "yes"}, "dry_run"), ({"colour": 1}, "colour"),
+                           ({"categories": ["films"]}, "films")]:
+        response = mediacore_client.post(url, json=body, headers=AUTH)
+        assert response.status_code == 400 and fragment in response.get_json()["error"]["message"], body
+    assert "known categories: movies, tv_series" in mediacore_client.post(
+        url, json={"categories": ["films"]}, headers=AUTH).get_json()["error"]["message"]
+    assert_error(mediacore_client.post(url, data="{not json", headers={**AUTH, "Content-Type": "application/json"}),
+                 400, "invalid_body")
+    assert_error(mediacore_client.post(url, json=[1], headers=AUTH), 400, "invalid_body")
+    with database.connection_context(), scan_lock(database.obj):
+        assert_error(mediacore_client.post(url, json={}, headers=AUTH), 409, "scan_already_running")
+
+
+# -- auth and errors ----------------------------------------------------------------------------
+
+
+def test_reads_can_require_auth(library, monkeypatch):
+    from mediacore.web import create_app
+
+    app = create_app({"MEDIACORE_CONFIG": str(library.config_path), "MEDIACORE_API_TOKEN": "a, b",
+                      "MEDIACORE_REQUIRE_AUTH_FOR_READ": True})
+    client = app.test_client()
+    assert_error(client.get("/api/v1/media"), 401, "unauthorized")
+    assert client.get("/api/v1/media", headers={"Authorization": "Bearer b"}).status_code == 200
+    assert client.get("/api/v1/media", headers={"Authorization": "bearer a"}).status_code == 200
+    assert_error(client.get("/api/v1/media", headers={"Authorization": "Basic a"}), 401, "unauthorized")
+    assert client.get("/api/v1/health").status_code == 200
+
+
+def test_without_a_configured_token_one_is_generated_privately(library, monkeypatch):
+    from mediacore.web import create_app
+
+    monkeypatch.delenv("MEDIACORE_API_TOKEN", raising=False)
+    app = create_app({"MEDIACORE_CONFIG": str(library.config_path)})
+    token_file = library.base / "data" / "api_token"
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    token = token_file.read_text().strip()
+    assert len(token) >= 32
+    client = app.test_client()
+    url = "/api/v1/admin/media/maintenance-scan"
+    assert client.post(url, json={"dry_run": True}).status_code == 401
+    assert client.post(url, json={"dry_run": True}, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert create_app({"MEDIACORE_CONFIG": str(library.config_path)}).config["MEDIACORE_TOKENS"] == [token]
+
+
+class BrokenPoster:
+    @hookimpl(tryfirst=True)
+    def mediacore_resolve_poster(self, item):
+        raise RuntimeError("secret internals")
+
+
+def test_every_error_is_json(library, mediacore_client, register_plugin):
+    assert_error(mediacore_client.get("/nowhere"), 404, "not_found")
+    assert_error(mediacore_client.get("/api/v1/media/1/nothing"), 404, "not_found")
+    method = mediacore_client.put("/api/v1/media")
+    assert_error(method, 405, "method_not_allowed")
+    assert "GET" in method.headers["Allow"]
+    register_plugin(BrokenPoster(), name="broken-poster")
+    item = item_named(mediacore_client, "photo.png")
+    crash = mediacore_client.get(f"/api/v1/media/{item['id']}/poster")
+    error = assert_error(crash, 500, "internal_error")
+    assert "secret internals" not in error["message"]

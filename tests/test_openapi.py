@@ -1,0 +1,85 @@
+"""The OpenAPI document stays true: every route is described, every answer matches its schema."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from mediacore.testing import TEST_TOKEN
+
+AUTH = {"Authorization": f"Bearer {TEST_TOKEN}"}
+
+
+@pytest.fixture
+def document(mediacore_client):
+    response = mediacore_client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def check(document, method, template, response):
+    """Validate a response against the schema the document gives for its status."""
+    operation = document["paths"][template][method]
+    status = str(response.status_code)
+    assert status in operation["responses"], f"{method.upper()} {template} answered undocumented {status}"
+    assert response.status_code < 500, response.data
+    content = operation["responses"][status].get("content", {})
+    if "application/json" not in content:
+        return
+    resource = Resource.from_contents(document, default_specification=DRAFT202012)
+    registry = Registry().with_resource("urn:api", resource)
+    location = ["paths", template, method, "responses", status, "content", "application/json", "schema"]
+    pointer = "/".join(part.replace("~", "~0").replace("/", "~1") for part in location)
+    Draft202012Validator({"$ref": f"urn:api#/{pointer}"}, registry=registry).validate(response.get_json())
+
+
+def test_every_route_is_documented(mediacore_app, document):
+    documented = {(path, method) for path, operations in document["paths"].items() for method in operations}
+    for rule in mediacore_app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1"):
+            continue
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (path, method.lower()) in documented, f"{method} {path} is not in openapi.json"
+    assert len(documented) == 11
+
+
+def test_answers_match_the_document(media_library, mediacore_client, document):
+    media_library.add_video("Film (2001).mp4")
+    media_library.add_audio("song.mp3", tags={"title": "S"})
+    media_library.scan()
+    item_id = media_library.items(filename="Film (2001).mp4")[0].id
+    client = mediacore_client
+    scan = "/api/v1/admin/media/maintenance-scan"
+    calls = [
+        ("get", "/api/v1/media", "/api/v1/media", {}),
+        ("get", "/api/v1/media", "/api/v1/media?sort=-year&q=film&status=all&per_page=1&page=2", {}),
+        ("get", "/api/v1/media", "/api/v1/media?per_page=0", {}),
+        ("get", "/api/v1/media/categories", "/api/v1/media/categories", {}),
+        ("get", "/api/v1/media/scan-info", "/api/v1/media/scan-info", {}),
+        ("get", "/api/v1/media/{item_id}", f"/api/v1/media/{item_id}", {}),
+        ("get", "/api/v1/media/{item_id}", "/api/v1/media/424242", {}),
+        ("get", "/api/v1/media/{item_id}/stream", f"/api/v1/media/{item_id}/stream", {"headers": {"Range": "bytes=0-1"}}),
+        ("get", "/api/v1/media/{item_id}/stream", f"/api/v1/media/{item_id}/stream",
+         {"headers": {"Range": "bytes=99999999-"}}),
+        ("get", "/api/v1/media/{item_id}/poster", f"/api/v1/media/{item_id}/poster?w=64", {}),
+        ("get", "/api/v1/media/{item_id}/poster", f"/api/v1/media/{item_id}/poster?w=1", {}),
+        ("post", scan, scan, {"json": {"dry_run": True}, "headers": AUTH}),
+        ("post", scan, scan, {"json": {"limit": -1}, "headers": AUTH}),
+        ("post", scan, scan, {"json": {}}),
+        ("post", scan, scan, {"json": {}, "headers": {"Authorization": "Bearer wrong"}}),
+        ("post", "/api/v1/media/upload", "/api/v1/media/upload",
+         {"data": {"file": (io.BytesIO(b"x" * 10), "x.txt")}, "headers": AUTH}),
+        ("post", "/api/v1/media/upload", "/api/v1/media/upload",
+         {"data": {"file": (io.BytesIO(b""), "x.mp4")}, "headers": AUTH}),
+        ("delete", "/api/v1/media/{item_id}", f"/api/v1/media/{item_id}?soft=true", {"headers": AUTH}),
+        ("delete", "/api/v1/media/{item_id}", f"/api/v1/media/{item_id}", {"headers": AUTH}),
+        ("get", "/api/v1/health", "/api/v1/health", {}),
+    ]
+    for method, template, url, options in calls:
+        check(document, method, template, getattr(client, method)(url, **options))

@@ -10,7 +10,7 @@ nox.options.sessions = ["tests", "lint", "types"]
 nox.options.reuse_existing_virtualenvs = True
 
 POSTGRES_URL = os.environ.get("MEDIACORE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-PLUGIN_PACKAGES = ["./plugins/mediacore-nfo"]
+PLUGIN_PACKAGES = ["./plugins/mediacore-nfo", "./plugins/mediacore-ebook"]
 
 
 def install(session: nox.Session) -> None:
@@ -21,15 +21,28 @@ def install(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The whole suite on SQLite, then on PostgreSQL (a server on 127.0.0.1:5432 is required)."""
     install(session)
-    arguments = session.posargs or ["-n", "auto", "tests", "plugins/mediacore-nfo/tests"]
+    arguments = session.posargs or [
+        "-n",
+        "auto",
+        "tests",
+        *(f"{package}/tests" for package in PLUGIN_PACKAGES),
+    ]
     session.run("pytest", *arguments, env={"MEDIACORE_TEST_DATABASE_URL": "sqlite"})
     session.run("pytest", *arguments, env={"MEDIACORE_TEST_DATABASE_URL": POSTGRES_URL})
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Regenerate the hook reference in docs/plugins.md from mediacore/hookspecs.py."""
+    session.install("-e", ".")
+    session.run("python", "-m", "mediacore.hookdocs", "docs/plugins.md")
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff>=0.5")
     session.run("ruff", "check", "mediacore", "plugins", "tests", "noxfile.py")
+    session.run("ruff", "format", "--check", "mediacore", "plugins", "tests", "noxfile.py")
 
 
 @nox.session

@@ -29,7 +29,11 @@ class MediacoreGroup(click.Group):
             return super().invoke(ctx)
         except MediacoreError as exc:
             click.echo(f"Error: {exc}", err=True)
-            code = {ConfigError: EXIT_CONFIG, DatabaseUnavailable: EXIT_DATABASE, ScanAlreadyRunning: EXIT_BUSY}
+            code = {
+                ConfigError: EXIT_CONFIG,
+                DatabaseUnavailable: EXIT_DATABASE,
+                ScanAlreadyRunning: EXIT_BUSY,
+            }
             ctx.exit(next((value for kind, value in code.items() if isinstance(exc, kind)), 1))
 
 
@@ -41,7 +45,9 @@ class MediacoreGroup(click.Group):
     type=click.Path(dir_okay=False),
     help="Media config file [env MEDIACORE_CONFIG; default config/watch_media_dirs.yml].",
 )
-@click.option("--database-url", help="Database URL [env MEDIACORE_DATABASE_URL; default SQLite in the data folder].")
+@click.option(
+    "--database-url", help="Database URL [env MEDIACORE_DATABASE_URL; default SQLite in the data folder]."
+)
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, database_url: str | None) -> None:
     """mediacore: keep a media library in step with its folders, and serve it."""
@@ -75,11 +81,15 @@ def init(ctx: click.Context, force: bool) -> None:
 
 
 @cli.command()
-@click.option("--category", "categories", multiple=True, help="Category key to scan (repeatable; default all).")
+@click.option(
+    "--category", "categories", multiple=True, help="Category key to scan (repeatable; default all)."
+)
 @click.option("--dry-run", is_flag=True, help="Count what would change; write nothing.")
 @click.option("--limit", type=click.IntRange(min=1), help="Process at most N files per category.")
 @click.option("--workers", type=click.IntRange(min=1), help="Parallel metadata readers (default 2 x cores).")
-@click.option("--allow-empty-root", is_flag=True, help="Mark items missing even when their root is now empty.")
+@click.option(
+    "--allow-empty-root", is_flag=True, help="Mark items missing even when their root is now empty."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the scan summary as JSON.")
 @click.pass_context
 def scan(
@@ -122,8 +132,14 @@ def _print_summary(summary: dict[str, Any]) -> None:
     columns = ("found", "scanned", "added", "updated", "missing", "errors")
     click.echo(f"  {'category':<14}" + "".join(f"{name:>9}" for name in columns))
     for key, part in summary["categories"].items():
-        values = (part["files_found"], part["files_scanned"], part["added"], part["updated"], part["missing"],
-                  len(part["errors"]))
+        values = (
+            part["files_found"],
+            part["files_scanned"],
+            part["added"],
+            part["updated"],
+            part["missing"],
+            len(part["errors"]),
+        )
         flags = "  (limited)" if part["limited"] else ""
         click.echo(f"  {key:<14}" + "".join(f"{value:>9}" for value in values) + flags)
         for path in part["missing_paths"][:20]:
@@ -169,14 +185,23 @@ def plugins(ctx: click.Context, show_all: bool, as_json: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1), help="Server processes.")
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1), help="Threads per process.")
+@click.option(
+    "--threads", default=8, show_default=True, type=click.IntRange(min=1), help="Threads per process."
+)
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int) -> None:
     """Serve the HTTP API with gunicorn."""
     from .web.server import serve_api
 
     _open(ctx)  # fail fast, once, with a clear message, before any worker starts
-    serve_api(ctx.obj["config_path"], ctx.obj["database_url"], host=host, port=port, workers=workers, threads=threads)
+    serve_api(
+        ctx.obj["config_path"],
+        ctx.obj["database_url"],
+        host=host,
+        port=port,
+        workers=workers,
+        threads=threads,
+    )
 
 
 def _describe(db: Any) -> str:

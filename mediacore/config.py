@@ -100,8 +100,8 @@ def load_media_config(
     """
     config_path = resolve_config_path(path)
     if media_types is None:
-        from .plugins import disable_plugins
         from .hooks import media_types as registered_types
+        from .plugins import disable_plugins
 
         raw = _read_yaml(config_path)
         # disabled_plugins acts before the types are known: a disabled plugin's type is gone.

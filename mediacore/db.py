@@ -47,7 +47,7 @@ def open_database(url: str | None = None, *, migrate: bool = True) -> Database:
             db = connect_url(url, pragmas=SQLITE_PRAGMAS, timeout=30)
         else:
             db = connect_url(url)
-    except Exception as exc:  # noqa: BLE001 - unknown scheme, missing driver...
+    except Exception as exc:
         raise DatabaseUnavailable(f"cannot open database {shown}: {exc}") from None
     database.initialize(db)
     try:
@@ -55,7 +55,9 @@ def open_database(url: str | None = None, *, migrate: bool = True) -> Database:
         if migrate:
             migrate_schema(db)
     except (OperationalError, DatabaseError) as exc:
-        raise DatabaseUnavailable(f"cannot use database {shown}: {str(exc).strip().splitlines()[0]}") from None
+        raise DatabaseUnavailable(
+            f"cannot use database {shown}: {str(exc).strip().splitlines()[0]}"
+        ) from None
     finally:
         if not db.is_closed():
             db.close()
@@ -68,7 +70,8 @@ def migrate_schema(db: Database) -> int:
     current = int(get_setting("schema_version", 0) or 0)
     if current > SCHEMA_VERSION:
         raise DatabaseUnavailable(
-            f"database schema version {current} is newer than this mediacore ({SCHEMA_VERSION}); upgrade mediacore"
+            f"database schema version {current} is newer than this mediacore ({SCHEMA_VERSION}); "
+            "upgrade mediacore"
         )
     migrator = SchemaMigrator.from_database(db)
     for version, migration in MIGRATIONS:

@@ -64,14 +64,18 @@ def extract_many(
         for entry in entries:
             yield entry, extract_metadata(entry.path, category)
         return
+
+    def read(entry: FileEntry) -> Extraction:
+        return extract_metadata(entry.path, category)
+
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mediacore-extract") as pool:
         batch: list[FileEntry] = []
         for entry in entries:
             batch.append(entry)
             if len(batch) >= workers * 4:
-                yield from zip(batch, pool.map(lambda e: extract_metadata(e.path, category), batch))
+                yield from zip(batch, pool.map(read, batch), strict=True)
                 batch = []
-        yield from zip(batch, pool.map(lambda e: extract_metadata(e.path, category), batch))
+        yield from zip(batch, pool.map(read, batch), strict=True)
 
 
 def file_fields(entry: FileEntry, category: MediaCategory) -> dict[str, Any]:

@@ -66,11 +66,14 @@ def safe_filename(name: str) -> str:
 def check_extension(category: MediaCategory, filename: str) -> None:
     if not category.accepts(filename):
         raise UnsupportedMedia(
-            f"category {category.key!r} accepts {', '.join(category.extensions)}; {filename!r} is not one of them"
+            f"category {category.key!r} accepts {', '.join(category.extensions)}; "
+            f"{filename!r} is not one of them"
         )
 
 
-def ingest_upload(config: MediaConfig, category_key: str, temporary: Path, details: UploadDetails) -> dict[str, Any]:
+def ingest_upload(
+    config: MediaConfig, category_key: str, temporary: Path, details: UploadDetails
+) -> dict[str, Any]:
     """Move the temporary file to its final name and record it; on any failure undo both.
 
     Raises UnknownCategory, InvalidUpload, UnsupportedMedia (HTTP 415) or IngestFailed.
@@ -85,20 +88,31 @@ def ingest_upload(config: MediaConfig, category_key: str, temporary: Path, detai
         final = _claim_name(Path(category.root_path), filename, temporary)
         extraction = extract_metadata(str(final), category)
         if extraction.unsupported:
-            raise UnsupportedMedia(f"{filename!r} is not a readable {category.media_type} file: {extraction.unsupported}")
+            raise UnsupportedMedia(
+                f"{filename!r} is not a readable {category.media_type} file: {extraction.unsupported}"
+            )
         if extraction.errors:
             raise IngestFailed(f"metadata extraction failed: {extraction.error}")
         info = final.stat()
-        row = {column: None for column in METADATA_COLUMNS}
+        row: dict[str, Any] = dict.fromkeys(METADATA_COLUMNS)
         row.update(row_fields(FileEntry(str(final), info.st_size, info.st_mtime), category, extraction))
         row.update(
-            {key: value for key, value in (("title", details.title), ("description", details.description)) if value}
+            {
+                key: value
+                for key, value in (("title", details.title), ("description", details.description))
+                if value
+            }
         )
         now = utcnow()
         with database.atomic():
             item_id = MediaItem.insert(
-                **row, status="available", source="upload", uploaded_by=details.uploaded_by,
-                created_at=now, updated_at=now, last_seen_at=now,
+                **row,
+                status="available",
+                source="upload",
+                uploaded_by=details.uploaded_by,
+                created_at=now,
+                updated_at=now,
+                last_seen_at=now,
             ).execute()
         return MediaItem.get_by_id(item_id).to_dict()
     except BaseException as exc:

@@ -83,9 +83,9 @@ def list_items(config: MediaConfig, query: ListQuery) -> Page:
             select = select.where(column == value)
     if query.q:
         # contains() escapes wildcards and is case-insensitive (LIKE on SQLite, ILIKE on PostgreSQL).
-        condition = SEARCH_FIELDS[0].contains(query.q)
-        for column in SEARCH_FIELDS[1:]:
-            condition = condition | column.contains(query.q)
+        condition: Any = SEARCH_FIELDS[0].contains(query.q)
+        for searched in SEARCH_FIELDS[1:]:
+            condition = condition | searched.contains(query.q)
         select = select.where(condition)
     total = select.count()
     field = SORT_FIELDS[query.sort.lstrip("-")]
@@ -130,7 +130,9 @@ def delete_item(config: MediaConfig, item_id: int, *, soft: bool, delete_file: b
         path = fs_path(item.path)
         category = config.categories.get(item.category)
         if category is None or not category.contains(path):
-            raise InvalidOption("delete_file", "the file is not under its category's root; it was not touched")
+            raise InvalidOption(
+                "delete_file", "the file is not under its category's root; it was not touched"
+            )
         if os.path.lexists(path):
             os.remove(path)
             removed = True
@@ -140,8 +142,10 @@ def delete_item(config: MediaConfig, item_id: int, *, soft: bool, delete_file: b
 
 def category_counts(config: MediaConfig) -> list[dict[str, Any]]:
     """Every configured category with its item counts by status and total size."""
-    rows = (
-        MediaItem.select(MediaItem.category, MediaItem.status, fn.COUNT(MediaItem.id), fn.SUM(MediaItem.size_bytes))
+    rows: Any = (
+        MediaItem.select(
+            MediaItem.category, MediaItem.status, fn.COUNT(MediaItem.id), fn.SUM(MediaItem.size_bytes)
+        )
         .group_by(MediaItem.category, MediaItem.status)
         .tuples()
     )
@@ -170,13 +174,11 @@ def library_stats() -> dict[str, Any]:
     """Counts by status, category and media type, sizes and durations, and the last scan."""
 
     def grouped(column: Any) -> dict[str, int]:
-        query = MediaItem.select(column, fn.COUNT(MediaItem.id)).group_by(column).tuples()
-        return {key: count for key, count in query}
+        query: Any = MediaItem.select(column, fn.COUNT(MediaItem.id)).group_by(column).tuples()
+        return dict(query)
 
-    available = MediaItem.status == "available"
-    size, duration = (
-        MediaItem.select(fn.SUM(MediaItem.size_bytes), fn.SUM(MediaItem.duration_seconds)).where(available).tuples()
-    ).get()
+    sums: Any = MediaItem.select(fn.SUM(MediaItem.size_bytes), fn.SUM(MediaItem.duration_seconds))
+    size, duration = sums.where(MediaItem.status == "available").tuples().get()
     last = get_setting("last_scan")
     return {
         "total_items": MediaItem.select().count(),

@@ -37,16 +37,16 @@ def scan_lock(db: Database) -> Iterator[None]:
 
 @contextmanager
 def _advisory_lock(db: PostgresqlDatabase) -> Iterator[None]:
-    # A dedicated connection: the scan's own connection commits and may be reopened.
-    connection = db._connect()
+    # A session of its own: the scan's connection commits and may be reopened meanwhile.
+    session = type(db)(db.database, **db.connect_params)
+    session.connect()
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", (_ADVISORY_KEY,))
-            if not cursor.fetchone()[0]:
-                raise ScanAlreadyRunning("a maintenance scan is already running (database lock held)")
+        held = session.execute_sql("SELECT pg_try_advisory_lock(%s)", (_ADVISORY_KEY,)).fetchone()[0]
+        if not held:
+            raise ScanAlreadyRunning("a maintenance scan is already running (database lock held)")
         yield
     finally:
-        connection.close()  # closing the session releases the advisory lock
+        session.close()  # ending the session releases the advisory lock
 
 
 @contextmanager

@@ -229,7 +229,7 @@ class _CategoryScan:
         inserts = []
         with database.atomic():
             for entry, extraction in batch:
-                row = {column: None for column in METADATA_COLUMNS}
+                row: dict[str, Any] = dict.fromkeys(METADATA_COLUMNS)
                 row.update(row_fields(entry, self.category, extraction))
                 row.update(status="available", missing_since=None, updated_at=now, last_seen_at=now)
                 if extraction.errors:
@@ -243,7 +243,9 @@ class _CategoryScan:
                 # An upload may have claimed a path since the walk: keep its row.
                 MediaItem.insert_many(inserts).on_conflict_ignore().execute()
 
-    def _mark_missing(self, entries: list[FileEntry], known: dict[str, _Known], unreadable: list[str]) -> None:
+    def _mark_missing(
+        self, entries: list[FileEntry], known: dict[str, _Known], unreadable: list[str]
+    ) -> None:
         present = {display_path(entry.path) for entry in entries}
         shielded = tuple(folder.rstrip(os.sep) + os.sep for folder in unreadable)
         vanished = [

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from peewee import (
+    AutoField,
     BigIntegerField,
     CharField,
     DatabaseProxy,
@@ -49,6 +50,7 @@ class BaseModel(Model):
 
 
 class MediaItem(BaseModel):
+    id = AutoField()
     category = CharField(max_length=64)
     path = TextField(unique=True)
     relative_path = TextField()

@@ -114,7 +114,7 @@ def _load_entry_point(entry_point: EntryPoint) -> None:
     try:
         plugin = entry_point.load()
         pm.register(plugin, name=name)
-    except Exception as exc:  # noqa: BLE001 - a broken plugin must never take the host down
+    except Exception as exc:
         _record(PluginProblem(name, f"failed to load: {type(exc).__name__}: {exc}", fatal=True))
         return
     _check_unknown_hooks(name, plugin)
@@ -127,7 +127,8 @@ def _check_unknown_hooks(name: str, plugin: object) -> None:
             _record(
                 PluginProblem(
                     name,
-                    f"implements unknown hook {caller.name!r} (ignored; written for another mediacore version?)",
+                    f"implements unknown hook {caller.name!r} "
+                    "(ignored; written for another mediacore version?)",
                     fatal=False,
                 )
             )
@@ -160,7 +161,9 @@ def list_plugins(include_builtin: bool = True) -> list[PluginInfo]:
             continue
         distribution, version = _sources.get(name, (None, None))
         hooks = sorted(caller.name for caller in manager.get_hookcallers(plugin) or [] if caller.has_spec())
-        rows[name] = PluginInfo(name, version, distribution, hooks, builtin=distribution == BUILTIN_DISTRIBUTION)
+        rows[name] = PluginInfo(
+            name, version, distribution, hooks, builtin=distribution == BUILTIN_DISTRIBUTION
+        )
     for name, (distribution, version) in _sources.items():
         if name not in rows:
             status = "disabled" if manager.is_blocked(name) else "failed"
@@ -187,7 +190,7 @@ def call_each(hook_name: str, **kwargs: Any) -> list[HookOutcome]:
         arguments = {name: kwargs[name] for name in impl.argnames}
         try:
             outcomes.append(HookOutcome(impl.plugin_name, result=impl.function(**arguments)))
-        except Exception as exc:  # noqa: BLE001 - isolated on purpose, the caller records it
+        except Exception as exc:
             log.debug("plugin %s raised in %s", impl.plugin_name, hook_name, exc_info=True)
             outcomes.append(HookOutcome(impl.plugin_name, error=exc))
     return outcomes

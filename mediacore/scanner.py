@@ -63,26 +63,26 @@ class EnhancedMediaScanner:
     problems: list[WalkProblem] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.root = os.fspath(self.root)
+        self._root = os.fspath(self.root)
         self._extensions = frozenset(e.lower().lstrip(".") for e in self.extensions)
-        self._real_root = os.path.realpath(self.root)
+        self._real_root = os.path.realpath(self._root)
 
     def check_root(self) -> None:
         """Raise :class:`RootUnavailable` unless the root is a readable folder."""
-        if not os.path.isdir(self.root):
-            raise RootUnavailable(f"root folder {self.root} does not exist or is not a folder")
+        if not os.path.isdir(self._root):
+            raise RootUnavailable(f"root folder {self._root} does not exist or is not a folder")
         try:
-            with os.scandir(self.root):
+            with os.scandir(self._root):
                 pass
         except OSError as exc:
-            raise RootUnavailable(f"root folder {self.root} cannot be read: {exc.strerror}") from None
+            raise RootUnavailable(f"root folder {self._root} cannot be read: {exc.strerror}") from None
 
     def walk(self) -> Iterator[FileEntry]:
         """Yield every matching file; unreadable sub-folders go to :attr:`problems`."""
         self.check_root()
         self.problems = []
         visited = {self._real_root}
-        pending = [self.root]
+        pending = [self._root]
         while pending:
             folder = pending.pop()
             try:

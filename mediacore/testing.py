@@ -95,12 +95,26 @@ class MediaFactory:
         """An audio file (format from the suffix: mp3, flac, m4a, ogg, opus, wav) tagged by mutagen."""
         target = Path(target)
         kind = target.suffix.lstrip(".").lower()
-        codecs = {"mp3": ["-c:a", "libmp3lame"], "flac": ["-c:a", "flac"], "m4a": ["-c:a", "aac"],
-                  "ogg": ["-c:a", "libvorbis"], "opus": ["-c:a", "libopus"], "wav": ["-c:a", "pcm_s16le"]}[kind]
+        codecs = {
+            "mp3": ["-c:a", "libmp3lame"],
+            "flac": ["-c:a", "flac"],
+            "m4a": ["-c:a", "aac"],
+            "ogg": ["-c:a", "libvorbis"],
+            "opus": ["-c:a", "libopus"],
+            "wav": ["-c:a", "pcm_s16le"],
+        }[kind]
 
         def encode(out: Path) -> None:
-            run_ffmpeg("-f", "lavfi", "-i", f"sine=frequency=330:duration={seconds}", *codecs,
-                       "-f", _muxer(kind), str(out))
+            run_ffmpeg(
+                "-f",
+                "lavfi",
+                "-i",
+                f"sine=frequency=330:duration={seconds}",
+                *codecs,
+                "-f",
+                _muxer(kind),
+                str(out),
+            )
 
         path = self._copy(f"audio-{seconds}.{kind}", target, encode)
         if tags or cover:
@@ -131,7 +145,9 @@ class MediaFactory:
 
 
 def _muxer(extension: str) -> str:
-    return {"mkv": "matroska", "m4a": "ipod", "m4v": "mp4", "mov": "mov", "opus": "ogg"}.get(extension, extension)
+    return {"mkv": "matroska", "m4a": "ipod", "m4v": "mp4", "mov": "mov", "opus": "ogg"}.get(
+        extension, extension
+    )
 
 
 def _tag_audio(path: Path, tags: dict[str, str], cover: bytes | None) -> None:
@@ -173,14 +189,31 @@ def png_bytes(size: tuple[int, int] = (30, 40), colour: str = "red") -> bytes:
 
 
 DEFAULT_CATEGORIES: dict[str, dict[str, Any]] = {
-    "movies": {"label": "Movies", "root_path": "media/Movies", "media_type": "video",
-               "extensions": ["mp4", "mkv", "mov", "avi", "m4v", "webm"]},
-    "tv_series": {"label": "TV Series", "root_path": "media/TV", "media_type": "video",
-                  "extensions": ["mp4", "mkv", "avi"], "naming": "tv"},
-    "music": {"label": "Music", "root_path": "media/Music", "media_type": "audio",
-              "extensions": ["mp3", "flac", "m4a", "ogg", "opus", "wav"]},
-    "images": {"label": "Images", "root_path": "media/Images", "media_type": "image",
-               "extensions": ["jpg", "jpeg", "png", "webp"]},
+    "movies": {
+        "label": "Movies",
+        "root_path": "media/Movies",
+        "media_type": "video",
+        "extensions": ["mp4", "mkv", "mov", "avi", "m4v", "webm"],
+    },
+    "tv_series": {
+        "label": "TV Series",
+        "root_path": "media/TV",
+        "media_type": "video",
+        "extensions": ["mp4", "mkv", "avi"],
+        "naming": "tv",
+    },
+    "music": {
+        "label": "Music",
+        "root_path": "media/Music",
+        "media_type": "audio",
+        "extensions": ["mp3", "flac", "m4a", "ogg", "opus", "wav"],
+    },
+    "images": {
+        "label": "Images",
+        "root_path": "media/Images",
+        "media_type": "image",
+        "extensions": ["jpg", "jpeg", "png", "webp"],
+    },
 }
 
 

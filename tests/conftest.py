@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 
-def run_cli(*arguments: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    *arguments: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
     """Run the installed ``mediacore`` command in a real subprocess."""
     return subprocess.run(
         [sys.executable, "-m", "mediacore", *arguments],

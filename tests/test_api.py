@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import os
 import stat
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -24,8 +25,12 @@ def library(media_library):
     media_library.add_video("Show/Season 01/Show - S01E01.mkv", category="tv_series")
     media_library.add_video("Show/Season 01/Show - S01E02.mkv", category="tv_series")
     media_library.add_video("Show/Season 02/Show - S02E01.mkv", category="tv_series")
-    media_library.add_audio("Band/Record/01.mp3", tags={"title": "Opening", "artist": "The Band", "album": "Record"})
-    media_library.add_audio("Band/Record/02.flac", tags={"title": "Closing", "artist": "The Band", "album": "Record"})
+    media_library.add_audio(
+        "Band/Record/01.mp3", tags={"title": "Opening", "artist": "The Band", "album": "Record"}
+    )
+    media_library.add_audio(
+        "Band/Record/02.flac", tags={"title": "Closing", "artist": "The Band", "album": "Record"}
+    )
     media_library.add_image("photo.png")
     media_library.scan()
     return media_library
@@ -105,9 +110,17 @@ def test_listing_costs_two_queries_whatever_the_page_size(library, mediacore_app
 
 @pytest.mark.parametrize(
     ("query", "parameter"),
-    [("page=0", "page"), ("page=x", "page"), ("per_page=501", "per_page"), ("per_page=0", "per_page"),
-     ("sort=rating", "sort"), ("year=abc", "year"), ("status=gone", "status"), ("season=1.5", "season"),
-     ("category=films", "films")],
+    [
+        ("page=0", "page"),
+        ("page=x", "page"),
+        ("per_page=501", "per_page"),
+        ("per_page=0", "per_page"),
+        ("sort=rating", "sort"),
+        ("year=abc", "year"),
+        ("status=gone", "status"),
+        ("season=1.5", "season"),
+        ("category=films", "films"),
+    ],
 )
 def test_bad_list_parameters_are_named(library, mediacore_client, query, parameter):
     response = mediacore_client.get(f"/api/v1/media?{query}")
@@ -121,13 +134,50 @@ def test_bad_list_parameters_are_named(library, mediacore_client, query, paramet
 def test_detail_has_every_column_and_metadata_object(library, mediacore_client):
     item = item_named(mediacore_client, "beta.2005.mkv")
     detail = mediacore_client.get(f"/api/v1/media/{item['id']}").get_json()
-    for column in ("id", "category", "path", "relative_path", "filename", "extension", "media_type", "mime_type",
-                   "title", "description", "size_bytes", "mtime", "duration_seconds", "width", "height",
-                   "video_codec", "audio_codec", "bitrate", "year", "series", "season", "episode", "artist",
-                   "album", "track_number", "metadata", "status", "source", "uploaded_by", "created_at",
-                   "updated_at", "last_seen_at", "missing_since", "stream_url", "poster_url"):
+    for column in (
+        "id",
+        "category",
+        "path",
+        "relative_path",
+        "filename",
+        "extension",
+        "media_type",
+        "mime_type",
+        "title",
+        "description",
+        "size_bytes",
+        "mtime",
+        "duration_seconds",
+        "width",
+        "height",
+        "video_codec",
+        "audio_codec",
+        "bitrate",
+        "year",
+        "series",
+        "season",
+        "episode",
+        "artist",
+        "album",
+        "track_number",
+        "metadata",
+        "status",
+        "source",
+        "uploaded_by",
+        "created_at",
+        "updated_at",
+        "last_seen_at",
+        "missing_since",
+        "stream_url",
+        "poster_url",
+    ):
         assert column in detail
-    assert (detail["width"], detail["height"], detail["year"], detail["video_codec"]) == (640, 480, 2005, "h264")
+    assert (detail["width"], detail["height"], detail["year"], detail["video_codec"]) == (
+        640,
+        480,
+        2005,
+        "h264",
+    )
     assert isinstance(detail["metadata"], dict) and detail["metadata"]["frame_rate"] == 10
     assert detail["created_at"].endswith("Z")
     assert_error(mediacore_client.get("/api/v1/media/999999"), 404, "not_found", "999999")
@@ -140,8 +190,11 @@ def test_soft_and_hard_delete(library, mediacore_client):
     beta = item_named(mediacore_client, "beta.2005.mkv")
     gamma = item_named(mediacore_client, "Gamma (2001).mp4")
     assert_error(mediacore_client.delete(f"/api/v1/media/{alpha['id']}"), 401, "unauthorized")
-    assert_error(mediacore_client.delete(f"/api/v1/media/{alpha['id']}", headers={"Authorization": "Bearer nope"}),
-                 403, "forbidden")
+    assert_error(
+        mediacore_client.delete(f"/api/v1/media/{alpha['id']}", headers={"Authorization": "Bearer nope"}),
+        403,
+        "forbidden",
+    )
 
     soft = mediacore_client.delete(f"/api/v1/media/{alpha['id']}?soft=true", headers=AUTH)
     assert soft.get_json() == {"id": alpha["id"], "deleted": "soft", "file_deleted": False}
@@ -154,14 +207,22 @@ def test_soft_and_hard_delete(library, mediacore_client):
     assert hard.get_json() == {"id": beta["id"], "deleted": "hard", "file_deleted": False}
     assert os.path.exists(beta["path"]) and library.items(filename="beta.2005.mkv") == []
 
-    assert_error(mediacore_client.delete(f"/api/v1/media/{gamma['id']}?soft=true&delete_file=true", headers=AUTH),
-                 400, "invalid_parameter", "delete_file")
+    assert_error(
+        mediacore_client.delete(f"/api/v1/media/{gamma['id']}?soft=true&delete_file=true", headers=AUTH),
+        400,
+        "invalid_parameter",
+        "delete_file",
+    )
     with_file = mediacore_client.delete(f"/api/v1/media/{gamma['id']}?delete_file=true", headers=AUTH)
     assert with_file.get_json() == {"id": gamma["id"], "deleted": "hard", "file_deleted": True}
     assert not os.path.exists(gamma["path"])
     assert_error(mediacore_client.delete(f"/api/v1/media/{gamma['id']}", headers=AUTH), 404, "not_found")
-    assert_error(mediacore_client.delete(f"/api/v1/media/{beta['id']}?soft=maybe", headers=AUTH), 400,
-                 "invalid_parameter", "soft")
+    assert_error(
+        mediacore_client.delete(f"/api/v1/media/{beta['id']}?soft=maybe", headers=AUTH),
+        400,
+        "invalid_parameter",
+        "soft",
+    )
 
 
 def test_delete_file_refuses_a_path_outside_the_root(library, mediacore_client, media_factory):
@@ -174,7 +235,9 @@ def test_delete_file_refuses_a_path_outside_the_root(library, mediacore_client, 
     response = mediacore_client.delete(f"/api/v1/media/{item['id']}?delete_file=true", headers=AUTH)
     assert_error(response, 400, "invalid_parameter", "not under its category's root")
     assert outside.exists() and mediacore_client.get(f"/api/v1/media/{item['id']}").status_code == 200
-    assert_error(mediacore_client.get(f"/api/v1/media/{item['id']}/stream"), 404, "not_found", "configured root")
+    assert_error(
+        mediacore_client.get(f"/api/v1/media/{item['id']}/stream"), 404, "not_found", "configured root"
+    )
 
 
 # -- streaming ----------------------------------------------------------------------------------
@@ -183,12 +246,16 @@ def test_delete_file_refuses_a_path_outside_the_root(library, mediacore_client, 
 def test_stream_with_ranges_and_validators(library, mediacore_client):
     item = item_named(mediacore_client, "beta.2005.mkv")
     url = f"/api/v1/media/{item['id']}/stream"
-    content = open(item["path"], "rb").read()
+    content = Path(item["path"]).read_bytes()
     size = len(content)
     whole = mediacore_client.get(url)
     assert whole.status_code == 200 and whole.data == content
     assert whole.headers["Accept-Ranges"] == "bytes" and whole.mimetype == "video/x-matroska"
-    assert whole.headers["Content-Length"] == str(size) and whole.headers["ETag"] and whole.headers["Last-Modified"]
+    assert (
+        whole.headers["Content-Length"] == str(size)
+        and whole.headers["ETag"]
+        and whole.headers["Last-Modified"]
+    )
     etag = whole.headers["ETag"]
 
     part = mediacore_client.get(url, headers={"Range": "bytes=0-99"})
@@ -213,8 +280,10 @@ def test_stream_with_ranges_and_validators(library, mediacore_client):
     head = mediacore_client.head(url)
     assert head.status_code == 200 and head.data == b"" and head.headers["Content-Length"] == str(size)
     download = mediacore_client.get(url + "?download=1")
-    assert download.headers["Content-Disposition"].startswith("attachment") and "beta.2005.mkv" in download.headers[
-        "Content-Disposition"]
+    assert (
+        download.headers["Content-Disposition"].startswith("attachment")
+        and "beta.2005.mkv" in download.headers["Content-Disposition"]
+    )
 
 
 def test_stream_of_missing_or_deleted_item_is_404(library, mediacore_client):
@@ -241,7 +310,10 @@ def test_poster_fallbacks_resize_and_caching(library, mediacore_client):
 
     (library.root("movies") / "Alpha (2001)" / "poster.png").write_bytes(png_bytes((20, 30), "green"))
     sidecar = poster("Alpha (2001).mp4")
-    assert sidecar.headers["X-Poster-Source"] == "sidecar" and Image.open(io.BytesIO(sidecar.data)).size == (20, 30)
+    assert sidecar.headers["X-Poster-Source"] == "sidecar" and Image.open(io.BytesIO(sidecar.data)).size == (
+        20,
+        30,
+    )
 
     library.add_audio("Band/Record/03.mp3", tags={"title": "Art"}, cover=png_bytes((25, 25), "blue"))
     library.add_audio("Band/Record/04.m4a", tags={"title": "Art4"}, cover=png_bytes((26, 26), "blue"))
@@ -252,10 +324,13 @@ def test_poster_fallbacks_resize_and_caching(library, mediacore_client):
         assert embedded.headers["X-Poster-Source"] == "embedded", name
         assert Image.open(io.BytesIO(embedded.data)).size == (side, side)
         assert embedded.headers["ETag"]
-        assert mediacore_client.get(
-            f"/api/v1/media/{item_named(mediacore_client, name)['id']}/poster",
-            headers={"If-None-Match": embedded.headers["ETag"]},
-        ).status_code == 304
+        assert (
+            mediacore_client.get(
+                f"/api/v1/media/{item_named(mediacore_client, name)['id']}/poster",
+                headers={"If-None-Match": embedded.headers["ETag"]},
+            ).status_code
+            == 304
+        )
 
     placeholder = poster("02.flac")
     assert placeholder.headers["X-Poster-Source"] == "placeholder" and placeholder.mimetype == "image/png"
@@ -265,8 +340,10 @@ def test_poster_fallbacks_resize_and_caching(library, mediacore_client):
     resized = poster("beta.2005.mkv", "?w=100")
     assert resized.mimetype == "image/jpeg" and Image.open(io.BytesIO(resized.data)).size == (100, 75)
     assert resized.headers["ETag"] != frame.headers["ETag"]
-    again = mediacore_client.get(f"/api/v1/media/{item_named(mediacore_client, 'beta.2005.mkv')['id']}/poster?w=100",
-                                 headers={"If-None-Match": resized.headers["ETag"]})
+    again = mediacore_client.get(
+        f"/api/v1/media/{item_named(mediacore_client, 'beta.2005.mkv')['id']}/poster?w=100",
+        headers={"If-None-Match": resized.headers["ETag"]},
+    )
     assert again.status_code == 304
     assert_error(poster("beta.2005.mkv", "?w=5"), 400, "invalid_parameter", "w:")
     assert_error(poster("beta.2005.mkv", "?w=wide"), 400, "invalid_parameter", "w:")
@@ -287,7 +364,9 @@ def test_categories_and_scan_info(library, mediacore_client):
     assert movies["root_exists"] is True and movies["label"] == "Movies" and movies["media_type"] == "video"
     assert movies["root_path"] == str(library.root("movies"))
     kept = [path for path in library.root("movies").rglob("*.m*") if path.name != "Alpha (2001).mp4"]
-    assert movies["total_size_bytes"] == sum(path.stat().st_size for path in kept)  # deleted items not counted
+    assert movies["total_size_bytes"] == sum(
+        path.stat().st_size for path in kept
+    )  # deleted items not counted
 
     info = mediacore_client.get("/api/v1/media/scan-info").get_json()
     assert info["total_items"] == 9
@@ -303,7 +382,9 @@ def test_maintenance_scan_route(library, mediacore_client):
     url = "/api/v1/admin/media/maintenance-scan"
     assert_error(mediacore_client.post(url), 401, "unauthorized")
     library.add_video("Delta (2010).mp4")
-    dry = mediacore_client.post(url, json={"categories": ["movies"], "dry_run": True}, headers=AUTH).get_json()
+    dry = mediacore_client.post(
+        url, json={"categories": ["movies"], "dry_run": True}, headers=AUTH
+    ).get_json()
     assert dry["dry_run"] is True and dry["categories"]["movies"]["added"] == 1
     assert dry["selected_categories"] == ["movies"]
     real = mediacore_client.post(url, json={"limit": 100}, headers=AUTH).get_json()
@@ -311,15 +392,27 @@ def test_maintenance_scan_route(library, mediacore_client):
     empty_body = mediacore_client.post(url, headers=AUTH)
     assert empty_body.status_code == 200 and empty_body.get_json()["totals"]["unchanged"] == 10
 
-    for body, fragment in [({"categories": "movies"}, "categories"), ({"limit": 0}, "limit"),
-                           ({"limit": "5"}, "limit"), ({"dry_run": "yes"}, "dry_run"), ({"colour": 1}, "colour"),
-                           ({"categories": ["films"]}, "films")]:
+    for body, fragment in [
+        ({"categories": "movies"}, "categories"),
+        ({"limit": 0}, "limit"),
+        ({"limit": "5"}, "limit"),
+        ({"dry_run": "yes"}, "dry_run"),
+        ({"colour": 1}, "colour"),
+        ({"categories": ["films"]}, "films"),
+    ]:
         response = mediacore_client.post(url, json=body, headers=AUTH)
         assert response.status_code == 400 and fragment in response.get_json()["error"]["message"], body
-    assert "known categories: movies, tv_series" in mediacore_client.post(
-        url, json={"categories": ["films"]}, headers=AUTH).get_json()["error"]["message"]
-    assert_error(mediacore_client.post(url, data="{not json", headers={**AUTH, "Content-Type": "application/json"}),
-                 400, "invalid_body")
+    assert (
+        "known categories: movies, tv_series"
+        in mediacore_client.post(url, json={"categories": ["films"]}, headers=AUTH).get_json()["error"][
+            "message"
+        ]
+    )
+    assert_error(
+        mediacore_client.post(url, data="{not json", headers={**AUTH, "Content-Type": "application/json"}),
+        400,
+        "invalid_body",
+    )
     assert_error(mediacore_client.post(url, json=[1], headers=AUTH), 400, "invalid_body")
     with database.connection_context(), scan_lock(database.obj):
         assert_error(mediacore_client.post(url, json={}, headers=AUTH), 409, "scan_already_running")
@@ -331,8 +424,13 @@ def test_maintenance_scan_route(library, mediacore_client):
 def test_reads_can_require_auth(library, monkeypatch):
     from mediacore.web import create_app
 
-    app = create_app({"MEDIACORE_CONFIG": str(library.config_path), "MEDIACORE_API_TOKEN": "a, b",
-                      "MEDIACORE_REQUIRE_AUTH_FOR_READ": True})
+    app = create_app(
+        {
+            "MEDIACORE_CONFIG": str(library.config_path),
+            "MEDIACORE_API_TOKEN": "a, b",
+            "MEDIACORE_REQUIRE_AUTH_FOR_READ": True,
+        }
+    )
     client = app.test_client()
     assert_error(client.get("/api/v1/media"), 401, "unauthorized")
     assert client.get("/api/v1/media", headers={"Authorization": "Bearer b"}).status_code == 200
@@ -353,7 +451,10 @@ def test_without_a_configured_token_one_is_generated_privately(library, monkeypa
     client = app.test_client()
     url = "/api/v1/admin/media/maintenance-scan"
     assert client.post(url, json={"dry_run": True}).status_code == 401
-    assert client.post(url, json={"dry_run": True}, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert (
+        client.post(url, json={"dry_run": True}, headers={"Authorization": f"Bearer {token}"}).status_code
+        == 200
+    )
     assert create_app({"MEDIACORE_CONFIG": str(library.config_path)}).config["MEDIACORE_TOKENS"] == [token]
 
 

@@ -7,7 +7,12 @@ from mediacore.testing import MediaFactory
 
 
 def test_init_then_scan_in_an_empty_folder(cli, tmp_path, media_factory: MediaFactory):
-    env = {"MEDIACORE_CONFIG": "", "MEDIACORE_DATA_DIR": "", "MEDIACORE_DATABASE_URL": "", "MEDIACORE_LOG_DIR": ""}
+    env = {
+        "MEDIACORE_CONFIG": "",
+        "MEDIACORE_DATA_DIR": "",
+        "MEDIACORE_DATABASE_URL": "",
+        "MEDIACORE_LOG_DIR": "",
+    }
     result = cli("init", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "config" / "watch_media_dirs.yml").exists()
@@ -33,7 +38,9 @@ def test_scan_errors_are_one_line_with_exit_codes(cli, media_library):
     bad_limit = cli("scan", "--limit", "0")
     assert bad_limit.returncode == 2 and "--limit" in bad_limit.stderr
     no_db = cli("--database-url", "postgresql://nobody@127.0.0.1:1/none", "scan")
-    assert no_db.returncode == 3 and "cannot use database" in no_db.stderr or "cannot open database" in no_db.stderr
+    assert (
+        no_db.returncode == 3 and "cannot use database" in no_db.stderr
+    ) or "cannot open database" in no_db.stderr
     assert "Traceback" not in no_db.stderr + unknown.stderr and no_db.stderr.count("\n") == 1
     missing_config = cli("--config", "/nonexistent/x.yml", "scan")
     assert missing_config.returncode == 2 and "config file not found" in missing_config.stderr

@@ -31,12 +31,15 @@ def test_sample_config_loads_with_roots_relative_to_its_folder():
 def test_home_and_environment_are_expanded(tmp_path, monkeypatch):
     monkeypatch.setenv("MEDIA_BASE", str(tmp_path / "nas"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         version: 2
         categories:
           movies: {root_path: "${MEDIA_BASE}/Movies", media_type: video}
           music: {root_path: ~/Music, media_type: audio, extensions: [MP3]}
-    """)
+    """,
+    )
     config = load_media_config(path)
     assert config.category("movies").root_path == tmp_path / "nas" / "Movies"
     assert config.category("music").root_path == tmp_path / "home" / "Music"
@@ -48,19 +51,48 @@ def test_home_and_environment_are_expanded(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ("version: 1\ncategories: {m: {root_path: a, media_type: video}}", "version: unsupported config version 1"),
+        (
+            "version: 1\ncategories: {m: {root_path: a, media_type: video}}",
+            "version: unsupported config version 1",
+        ),
         ("categories: {m: {root_path: a, media_type: video}}", "version: missing key"),
         ("version: 2\ncategories: {m: {media_type: video}}", "categories.m.root_path: missing key"),
-        ("version: 2\ncategories: {m: {root_path: a, media_type: hologram}}", "categories.m.media_type: unknown media type 'hologram'"),
-        ("version: 2\ncategories: {m: {root_path: a, media_type: video, extensions: mp4}}", "categories.m.extensions"),
-        ("version: 2\ncategories: {m: {root_path: a, media_type: video, naming: anime}}", "categories.m.naming"),
-        ("version: 2\ncategories: {m: {root_path: a, media_type: video, colour: red}}", "categories.m.colour: unknown key"),
-        ("version: 2\ncategories:\n  a: {root_path: x, media_type: video}\n  b: {root_path: x, media_type: audio}", "categories.b.root_path: duplicate root"),
-        ("version: 2\ncategories:\n  a: {root_path: x, media_type: video}\n  b: {root_path: x/y, media_type: video}", "categories.b.root_path: lies inside the root of 'a'"),
-        ("version: 2\ndefault_category: nope\ncategories: {m: {root_path: a, media_type: video}}", "default_category: 'nope' is not a category"),
+        (
+            "version: 2\ncategories: {m: {root_path: a, media_type: hologram}}",
+            "categories.m.media_type: unknown media type 'hologram'",
+        ),
+        (
+            "version: 2\ncategories: {m: {root_path: a, media_type: video, extensions: mp4}}",
+            "categories.m.extensions",
+        ),
+        (
+            "version: 2\ncategories: {m: {root_path: a, media_type: video, naming: anime}}",
+            "categories.m.naming",
+        ),
+        (
+            "version: 2\ncategories: {m: {root_path: a, media_type: video, colour: red}}",
+            "categories.m.colour: unknown key",
+        ),
+        (
+            "version: 2\ncategories:\n  a: {root_path: x, media_type: video}\n"
+            "  b: {root_path: x, media_type: audio}",
+            "categories.b.root_path: duplicate root",
+        ),
+        (
+            "version: 2\ncategories:\n  a: {root_path: x, media_type: video}\n"
+            "  b: {root_path: x/y, media_type: video}",
+            "categories.b.root_path: lies inside the root of 'a'",
+        ),
+        (
+            "version: 2\ndefault_category: nope\ncategories: {m: {root_path: a, media_type: video}}",
+            "default_category: 'nope' is not a category",
+        ),
         ("version: 2\ncategories: {}", "categories: missing key or empty"),
         ("version: 2\ncategories: [unclosed", "YAML syntax error at line 2"),
-        ("version: 2\ncategories: {m: {root_path: '${NOT_SET_ANYWHERE_X}/a', media_type: video}}", "environment variable"),
+        (
+            "version: 2\ncategories: {m: {root_path: '${NOT_SET_ANYWHERE_X}/a', media_type: video}}",
+            "environment variable",
+        ),
     ],
 )
 def test_bad_config_names_file_and_key(tmp_path, body, expected):
@@ -73,12 +105,15 @@ def test_bad_config_names_file_and_key(tmp_path, body, expected):
 
 
 def test_nested_roots_with_distinct_extensions_are_fine(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         version: 2
         categories:
           videos: {root_path: media, media_type: video, extensions: [mp4]}
           pictures: {root_path: media/pics, media_type: image, extensions: [jpg]}
-    """)
+    """,
+    )
     assert set(load_media_config(path).categories) == {"videos", "pictures"}
 
 

@@ -38,8 +38,15 @@ def library(media_library):
     lib.add_audio(
         "Artist/Album/01 - Song.mp3",
         seconds=2,
-        tags={"title": "Song One", "artist": "The Artist", "album": "The Album", "tracknumber": "1/10",
-              "date": "2019-04-01", "genre": "Jazz", "albumartist": "Various"},
+        tags={
+            "title": "Song One",
+            "artist": "The Artist",
+            "album": "The Album",
+            "tracknumber": "1/10",
+            "date": "2019-04-01",
+            "genre": "Jazz",
+            "albumartist": "Various",
+        },
     )
     lib.add_audio("Loose.flac", tags={"title": "Loose Track", "artist": "Solo"})
     lib.add_image("holiday.png", size=(120, 80))
@@ -52,20 +59,47 @@ def by_name(items):
 
 def test_first_scan_adds_every_file_with_metadata(library):
     summary = library.scan()
-    assert summary["totals"] == {"added": 7, "updated": 0, "unchanged": 0, "missing": 0, "files_scanned": 7,
-                                 "files_found": 7, "categories": 4, "logged_missing": 0}
+    assert summary["totals"] == {
+        "added": 7,
+        "updated": 0,
+        "unchanged": 0,
+        "missing": 0,
+        "files_scanned": 7,
+        "files_found": 7,
+        "categories": 4,
+        "logged_missing": 0,
+    }
     assert summary["selected_categories"] == ["movies", "tv_series", "music", "images"]
     assert summary["scanned_at"].endswith("Z") and summary["config_version"] == 2
-    assert set(summary["categories"]["movies"]) == {"files_found", "files_scanned", "added", "updated", "missing",
-                                                   "missing_paths", "errors", "limited", "dry_run", "root_exists",
-                                                   "notes"}
+    assert set(summary["categories"]["movies"]) == {
+        "files_found",
+        "files_scanned",
+        "added",
+        "updated",
+        "missing",
+        "missing_paths",
+        "errors",
+        "limited",
+        "dry_run",
+        "root_exists",
+        "notes",
+    }
     items = by_name(library.items())
     movie = items["Some Movie (2010).mkv"]
-    assert (movie.title, movie.year, movie.category, movie.media_type) == ("Some Movie", 2010, "movies", "video")
+    assert (movie.title, movie.year, movie.category, movie.media_type) == (
+        "Some Movie",
+        2010,
+        "movies",
+        "video",
+    )
     assert movie.duration_seconds == pytest.approx(2.0, abs=0.1)
     assert (movie.width, movie.height, movie.video_codec, movie.audio_codec) == (320, 240, "h264", "aac")
     assert movie.relative_path == "Some Movie (2010)/Some Movie (2010).mkv"
-    assert movie.status == "available" and movie.source == "scan" and movie.size_bytes == Path(movie.path).stat().st_size
+    assert (
+        movie.status == "available"
+        and movie.source == "scan"
+        and movie.size_bytes == Path(movie.path).stat().st_size
+    )
     bluray = items["Movie.2012.1080p.BluRay.mp4"]
     assert (bluray.title, bluray.year, bluray.width, bluray.height) == ("Movie", 2012, 640, 360)
     episode = items["Show Name - S01E02 - The Name.mkv"]
@@ -73,15 +107,30 @@ def test_first_scan_adds_every_file_with_metadata(library):
     dotted = items["Other.Show.S02E05.720p.mp4"]
     assert (dotted.series, dotted.season, dotted.episode) == ("Other Show", 2, 5)
     song = items["01 - Song.mp3"]
-    assert (song.title, song.artist, song.album, song.track_number, song.year) == ("Song One", "The Artist", "The Album", 1, 2019)
-    assert song.duration_seconds == pytest.approx(2.0, abs=0.15) and song.audio_codec == "mp3" and song.bitrate
+    assert (song.title, song.artist, song.album, song.track_number, song.year) == (
+        "Song One",
+        "The Artist",
+        "The Album",
+        1,
+        2019,
+    )
+    assert (
+        song.duration_seconds == pytest.approx(2.0, abs=0.15) and song.audio_codec == "mp3" and song.bitrate
+    )
     assert song.metadata["genre"] == "Jazz" and song.metadata["album_artist"] == "Various"
     assert song.metadata["sample_rate"] == 44100 and song.metadata["track_total"] == 10
     assert items["Loose.flac"].audio_codec == "flac" and items["Loose.flac"].artist == "Solo"
     image = items["holiday.png"]
-    assert (image.width, image.height, image.metadata["format"], image.mime_type) == (120, 80, "PNG", "image/png")
+    assert (image.width, image.height, image.metadata["format"], image.mime_type) == (
+        120,
+        80,
+        "PNG",
+        "image/png",
+    )
     with database.connection_context():
-        assert get_setting("media_scan_directories") == {key: str(library.root(key)) for key in library.categories}
+        assert get_setting("media_scan_directories") == {
+            key: str(library.root(key)) for key in library.categories
+        }
         assert get_setting("last_scan")["totals"]["added"] == 7
 
 
@@ -116,7 +165,11 @@ def test_changed_file_is_updated_and_vanished_file_marked_missing_and_logged(lib
     assert len(lines) == 1
     record = json.loads(lines[0])
     assert record["media_id"] == missing.id and record["path"] == str(gone) and record["category"] == "movies"
-    assert record["title"] == "Movie" and record["size_bytes"] == missing.size_bytes and record["timestamp"].endswith("Z")
+    assert (
+        record["title"] == "Movie"
+        and record["size_bytes"] == missing.size_bytes
+        and record["timestamp"].endswith("Z")
+    )
     # Already missing: not counted or logged again.
     again = library.scan()
     assert again["totals"]["missing"] == 0 and again["totals"]["logged_missing"] == 0
@@ -210,7 +263,7 @@ def test_hidden_symlinks_and_awkward_names(library):
     root = library.root("movies")
     library.add_video(".hidden.mp4")
     library.add_video(".secret/inside.mp4")
-    library.add_video("Quote's \"and\" spaces — Фильм 映画 (2001).mp4")
+    library.add_video('Quote\'s "and" spaces — Фильм 映画 (2001).mp4')
     outside = library.factory.video(library.base / "outside" / "Elsewhere.mp4")
     (root / "link-out.mp4").symlink_to(outside)
     (root / "dir-out").symlink_to(outside.parent, target_is_directory=True)
@@ -220,8 +273,13 @@ def test_hidden_symlinks_and_awkward_names(library):
     library.factory.video(os.fsdecode(raw_name))
     summary = library.scan(categories=["movies"])
     names = {item.filename for item in library.items(category="movies")}
-    assert names == {"Some Movie (2010).mkv", "Movie.2012.1080p.BluRay.mp4", "Alias (2010).mkv",
-                     "Quote's \"and\" spaces — Фильм 映画 (2001).mp4", "Caf\\xe9 (1999).mp4"}
+    assert names == {
+        "Some Movie (2010).mkv",
+        "Movie.2012.1080p.BluRay.mp4",
+        "Alias (2010).mkv",
+        'Quote\'s "and" spaces — Фильм 映画 (2001).mp4',
+        "Caf\\xe9 (1999).mp4",
+    }
     assert summary["categories"]["movies"]["errors"] == []
     latin1 = library.items(filename="Caf\\xe9 (1999).mp4")[0]
     assert latin1.width == 320 and latin1.year == 1999
@@ -238,7 +296,9 @@ def test_unreadable_file_still_gets_a_row_and_an_error(library):
     (library.root("movies") / "Broken (2003).mp4").write_bytes(b"\0not a video" * 500)
     (library.root("music") / "noise.mp3").write_bytes(os.urandom(3000))
     summary = library.scan()
-    errors = {Path(e["path"]).name: e["error"] for part in summary["categories"].values() for e in part["errors"]}
+    errors = {
+        Path(e["path"]).name: e["error"] for part in summary["categories"].values() for e in part["errors"]
+    }
     assert "no video stream" in errors["Broken (2003).mp4"] and "noise.mp3" in errors
     broken = library.items(filename="Broken (2003).mp4")[0]
     assert (broken.title, broken.year, broken.status, broken.width) == ("Broken", 2003, "available", None)
@@ -259,7 +319,9 @@ def test_raising_plugin_is_recorded_and_the_scan_goes_on(library, register_plugi
     summary = library.scan()
     assert summary["totals"]["added"] == 7
     errors = summary["categories"]["music"]["errors"]
-    assert errors == [{"path": str(library.root("music") / "Loose.flac"), "error": "exploding: RuntimeError: kaboom"}]
+    assert errors == [
+        {"path": str(library.root("music") / "Loose.flac"), "error": "exploding: RuntimeError: kaboom"}
+    ]
     flac = library.items(filename="Loose.flac")[0]
     assert flac.title == "Loose Track"  # the built-in audio plugin still ran
     assert library.items(filename="holiday.png")[0].metadata["checked_by"] == "exploding"
@@ -306,3 +368,39 @@ def test_interrupted_scan_leaves_a_consistent_database(library, register_plugin,
     summary = library.scan(categories=["movies"])
     assert summary["categories"]["movies"]["added"] == 8 - len(partial)
     assert len(library.items(category="movies")) == 8
+
+
+class MissingWatcher:
+    def __init__(self):
+        self.calls = []
+
+    @hookimpl
+    def mediacore_handle_missing(self, item, category, dry_run):
+        self.calls.append((item["filename"], category.key, dry_run))
+        return None
+
+
+class MissingRaiser:
+    @hookimpl
+    def mediacore_handle_missing(self, item):
+        raise OSError("notification service down")
+
+
+def test_missing_handlers_all_run_and_dry_run_is_passed(library, register_plugin):
+    library.scan()
+    watcher = MissingWatcher()
+    register_plugin(watcher, name="watcher")
+    register_plugin(MissingRaiser(), name="raiser")
+    (library.root("images") / "holiday.png").unlink()
+    dry = library.scan(dry_run=True)
+    assert watcher.calls == [("holiday.png", "images", True)] and dry["totals"]["logged_missing"] == 0
+    summary = library.scan()
+    assert watcher.calls[-1] == ("holiday.png", "images", False)
+    assert summary["totals"]["logged_missing"] == 1  # the built-in log still wrote its line
+    assert summary["categories"]["images"]["errors"] == [
+        {
+            "path": str(library.root("images") / "holiday.png"),
+            "error": "raiser: OSError: notification service down",
+        }
+    ]
+    assert len((library.base / "logs" / "media_deletions.log").read_text().splitlines()) == 1

@@ -27,35 +27,43 @@ def free_port() -> int:
 def server(media_library, tmp_path):
     port = free_port()
     env = {**os.environ, "MEDIACORE_API_TOKEN": TEST_TOKEN, "MEDIACORE_MAX_UPLOAD_BYTES": str(1024 * 1024)}
-    log = open(tmp_path / "server.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mediacore", "serve", "--port", str(port), "--workers", "2"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
+    log_path = tmp_path / "server.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mediacore", "serve", "--port", str(port), "--workers", "2"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
+    while not _healthy(base):
         if process.poll() is not None or time.monotonic() > deadline:
-            log.close()
-            pytest.fail("server did not start:\n" + (tmp_path / "server.log").read_text())
+            process.kill()
+            pytest.fail("server did not start:\n" + log_path.read_text())
         time.sleep(0.2)
     yield base
     process.terminate()
     process.wait(timeout=20)
-    log.close()
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return requests.get(f"{base}/api/v1/health", timeout=1).status_code == 200
+    except requests.ConnectionError:
+        return False
 
 
 def test_upload_list_stream_seek_and_delete_over_http(server, media_library, media_factory, tmp_path):
     clip = media_factory.video(tmp_path / "clip.mp4", seconds=4)
     with open(clip, "rb") as handle:
-        response = requests.post(f"{server}/api/v1/media/upload", headers=AUTH,
-                                 files={"file": ("Upload Clip (2020).mp4", handle, "video/mp4")},
-                                 data={"category": "movies", "uploaded_by": "curl-user"}, timeout=30)
+        response = requests.post(
+            f"{server}/api/v1/media/upload",
+            headers=AUTH,
+            files={"file": ("Upload Clip (2020).mp4", handle, "video/mp4")},
+            data={"category": "movies", "uploaded_by": "curl-user"},
+            timeout=30,
+        )
     assert response.status_code == 201, response.text
     item = response.json()
     listed = requests.get(f"{server}/api/v1/media", params={"q": "upload clip"}, timeout=10).json()
@@ -69,22 +77,33 @@ def test_upload_list_stream_seek_and_delete_over_http(server, media_library, med
     ranged = requests.get(stream_url, headers={"Range": "bytes=100-199"}, timeout=10)
     assert ranged.status_code == 206 and ranged.content == clip.read_bytes()[100:200]
 
-    probe = subprocess.run([ffmpeg_binary(), "-v", "error", "-i", stream_url, "-f", "null", "-"],
-                           capture_output=True, text=True, timeout=60)
+    probe = subprocess.run(
+        [ffmpeg_binary(), "-v", "error", "-i", stream_url, "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert probe.returncode == 0, probe.stderr
     frame = tmp_path / "seek.png"
-    seek = subprocess.run([ffmpeg_binary(), "-v", "error", "-ss", "3", "-i", stream_url, "-frames:v", "1",
-                           str(frame)], capture_output=True, text=True, timeout=60)
+    seek = subprocess.run(
+        [ffmpeg_binary(), "-v", "error", "-ss", "3", "-i", stream_url, "-frames:v", "1", str(frame)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert seek.returncode == 0 and frame.stat().st_size > 0, seek.stderr
 
     poster = requests.get(server + item["poster_url"], timeout=30)
     assert poster.status_code == 200 and poster.headers["X-Poster-Source"] == "frame"
 
-    scan = requests.post(f"{server}/api/v1/admin/media/maintenance-scan", json={}, headers=AUTH, timeout=60).json()
+    scan = requests.post(
+        f"{server}/api/v1/admin/media/maintenance-scan", json={}, headers=AUTH, timeout=60
+    ).json()
     assert scan["totals"]["unchanged"] == 1 and scan["totals"]["added"] == 0
 
-    deleted = requests.delete(f"{server}/api/v1/media/{item['id']}", params={"delete_file": "true"}, headers=AUTH,
-                              timeout=10)
+    deleted = requests.delete(
+        f"{server}/api/v1/media/{item['id']}", params={"delete_file": "true"}, headers=AUTH, timeout=10
+    )
     assert deleted.json() == {"id": item["id"], "deleted": "hard", "file_deleted": True}
     assert not os.path.exists(item["path"])
     gone = requests.get(f"{server}/api/v1/media/{item['id']}", timeout=10)
@@ -93,28 +112,41 @@ def test_upload_list_stream_seek_and_delete_over_http(server, media_library, med
 
 def test_oversized_uploads_get_a_413_the_client_can_read(server, media_library):
     big = os.urandom(3 * 1024 * 1024)
-    declared = requests.post(f"{server}/api/v1/media/upload", headers=AUTH,
-                             files={"file": ("big.mp4", big, "video/mp4")}, timeout=30)
+    declared = requests.post(
+        f"{server}/api/v1/media/upload",
+        headers=AUTH,
+        files={"file": ("big.mp4", big, "video/mp4")},
+        timeout=30,
+    )
     assert declared.status_code == 413 and declared.json()["error"]["code"] == "payload_too_large"
 
     def chunks():
-        boundary_start = (b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.mp4"\r\n'
-                          b"Content-Type: video/mp4\r\n\r\n")
+        boundary_start = (
+            b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.mp4"\r\n'
+            b"Content-Type: video/mp4\r\n\r\n"
+        )
         yield boundary_start
         for offset in range(0, len(big), 256 * 1024):
-            yield big[offset: offset + 256 * 1024]
+            yield big[offset : offset + 256 * 1024]
         yield b"\r\n--b--\r\n"
 
-    chunked = requests.post(f"{server}/api/v1/media/upload", data=chunks(), timeout=30,
-                            headers={**AUTH, "Content-Type": "multipart/form-data; boundary=b"})
+    chunked = requests.post(
+        f"{server}/api/v1/media/upload",
+        data=chunks(),
+        timeout=30,
+        headers={**AUTH, "Content-Type": "multipart/form-data; boundary=b"},
+    )
     assert chunked.status_code == 413 and chunked.json()["error"]["code"] == "payload_too_large"
     assert os.listdir(media_library.root("movies")) == []
 
 
 def test_errors_over_http_are_json(server):
-    for method, path, status in [("get", "/api/v1/nothing", 404), ("post", "/api/v1/media", 405),
-                                 ("post", "/api/v1/admin/media/maintenance-scan", 401),
-                                 ("get", "/api/v1/media?per_page=9999", 400)]:
+    for method, path, status in [
+        ("get", "/api/v1/nothing", 404),
+        ("post", "/api/v1/media", 405),
+        ("post", "/api/v1/admin/media/maintenance-scan", 401),
+        ("get", "/api/v1/media?per_page=9999", 400),
+    ]:
         response = getattr(requests, method)(server + path, timeout=10)
         assert response.status_code == status
         assert response.headers["Content-Type"].startswith("application/json")

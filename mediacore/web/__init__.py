@@ -27,8 +27,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         MEDIACORE_CONFIG=os.environ.get("MEDIACORE_CONFIG"),
         MEDIACORE_DATABASE_URL=os.environ.get("MEDIACORE_DATABASE_URL"),
         MEDIACORE_API_TOKEN=os.environ.get("MEDIACORE_API_TOKEN"),
-        MEDIACORE_MAX_UPLOAD_BYTES=int(os.environ.get("MEDIACORE_MAX_UPLOAD_BYTES") or DEFAULT_MAX_UPLOAD_BYTES),
-        MEDIACORE_REQUIRE_AUTH_FOR_READ=os.environ.get("MEDIACORE_REQUIRE_AUTH_FOR_READ", "") in {"1", "true", "yes"},
+        MEDIACORE_MAX_UPLOAD_BYTES=int(
+            os.environ.get("MEDIACORE_MAX_UPLOAD_BYTES") or DEFAULT_MAX_UPLOAD_BYTES
+        ),
+        MEDIACORE_REQUIRE_AUTH_FOR_READ=os.environ.get("MEDIACORE_REQUIRE_AUTH_FOR_READ", "")
+        in {"1", "true", "yes"},
     )
     if config:
         app.config.update(config)

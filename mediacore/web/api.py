@@ -35,7 +35,10 @@ def media_config() -> MediaConfig:
 
 @api.before_request
 def guard_reads() -> None:
-    if current_app.config["MEDIACORE_REQUIRE_AUTH_FOR_READ"] and request.endpoint not in {"api.health", "api.openapi"}:
+    if current_app.config["MEDIACORE_REQUIRE_AUTH_FOR_READ"] and request.endpoint not in {
+        "api.health",
+        "api.openapi",
+    }:
         check_token()
 
 
@@ -164,14 +167,15 @@ def poster(item_id: int) -> Response:
     width = int_arg("w")
     found = poster_for(media_config(), get_item(item_id), width)
     if found.path is not None:
-        response = send_file(found.path, mimetype=found.content_type, conditional=True, etag=found.etag,
-                             max_age=POSTER_MAX_AGE)
+        response = send_file(
+            found.path, mimetype=found.content_type, conditional=True, etag=found.etag, max_age=POSTER_MAX_AGE
+        )
     else:
         response = Response(found.data, mimetype=found.content_type)
         response.set_etag(found.etag)
         response.cache_control.public = True
         response.cache_control.max_age = POSTER_MAX_AGE
-        response = response.make_conditional(request)
+        response.make_conditional(request)
     response.headers["X-Poster-Source"] = found.source
     return response
 
@@ -199,8 +203,9 @@ def upload() -> tuple[Response, int]:
             raise ApiError(*engine_status(exc), str(exc)) from None
         return category.key, category.root_path
 
-    received = receive_upload(request.stream, options["boundary"].encode(), choose_folder=choose_folder,
-                              max_bytes=max_bytes)
+    received = receive_upload(
+        request.stream, options["boundary"].encode(), choose_folder=choose_folder, max_bytes=max_bytes
+    )
     if received.too_large:
         raise too_large
     if received.temporary is None:

@@ -43,8 +43,10 @@ def _stored_token(path: Path) -> str:
         return path.read_text(encoding="utf-8").strip()
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write(token + "\n")
-    print(f"mediacore: generated an API token in {path} (mode 600); send it as 'Authorization: Bearer <token>'",
-          file=sys.stderr)
+    print(
+        f"mediacore: generated an API token in {path} (mode 600); send it as 'Authorization: Bearer <token>'",
+        file=sys.stderr,
+    )
     return token
 
 
@@ -53,10 +55,16 @@ def check_token() -> None:
     header = request.headers.get("Authorization", "")
     scheme, _, presented = header.partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
-        raise ApiError(401, "unauthorized", "this route needs 'Authorization: Bearer <token>'",
-                       {"WWW-Authenticate": 'Bearer realm="mediacore"'})
+        raise ApiError(
+            401,
+            "unauthorized",
+            "this route needs 'Authorization: Bearer <token>'",
+            {"WWW-Authenticate": 'Bearer realm="mediacore"'},
+        )
     candidate = presented.strip().encode()
-    matches = [hmac.compare_digest(candidate, token.encode()) for token in current_app.config["MEDIACORE_TOKENS"]]
+    matches = [
+        hmac.compare_digest(candidate, token.encode()) for token in current_app.config["MEDIACORE_TOKENS"]
+    ]
     if not any(matches):
         raise ApiError(403, "forbidden", "the bearer token is not valid")
 

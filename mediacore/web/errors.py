@@ -38,8 +38,10 @@ ENGINE_ERRORS: list[tuple[type[MediacoreError], int, str]] = [
 
 def engine_status(error: MediacoreError) -> tuple[int, str]:
     """The HTTP status and error code for an engine error."""
-    return next(((status, code) for kind, status, code in ENGINE_ERRORS if isinstance(error, kind)),
-                (500, "internal_error"))
+    return next(
+        ((status, code) for kind, status, code in ENGINE_ERRORS if isinstance(error, kind)),
+        (500, "internal_error"),
+    )
 
 
 class ApiError(Exception):

@@ -18,10 +18,18 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def _errors(*statuses: int) -> dict[str, Any]:
-    meaning = {400: "Bad parameter or body", 401: "No bearer token", 403: "Wrong bearer token", 404: "Not found",
-               409: "A scan is already running", 413: "Upload too large", 415: "Unsupported media",
-               416: "Range not satisfiable", 500: "Server error (the upload, if any, was rolled back)",
-               503: "Database unavailable"}
+    meaning = {
+        400: "Bad parameter or body",
+        401: "No bearer token",
+        403: "Wrong bearer token",
+        404: "Not found",
+        409: "A scan is already running",
+        413: "Upload too large",
+        415: "Unsupported media",
+        416: "Range not satisfiable",
+        500: "Server error (the upload, if any, was rolled back)",
+        503: "Database unavailable",
+    }
     return {str(status): _json(_ref("Error"), meaning[status]) for status in statuses}
 
 
@@ -30,22 +38,40 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
 
 
 ITEM_ID = {"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}}
-BEARER = [{"bearer": []}]
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 NULLABLE_INT = {"type": ["integer", "null"]}
 NULLABLE_STR = {"type": ["string", "null"]}
 NULLABLE_NUM = {"type": ["number", "null"]}
 
 CATEGORY_SUMMARY = {
     "type": "object",
-    "required": ["files_found", "files_scanned", "added", "updated", "missing", "missing_paths", "errors",
-                 "limited", "dry_run", "root_exists", "notes"],
+    "required": [
+        "files_found",
+        "files_scanned",
+        "added",
+        "updated",
+        "missing",
+        "missing_paths",
+        "errors",
+        "limited",
+        "dry_run",
+        "root_exists",
+        "notes",
+    ],
     "properties": {
-        **{name: {"type": "integer", "minimum": 0}
-           for name in ("files_found", "files_scanned", "added", "updated", "missing")},
+        **{
+            name: {"type": "integer", "minimum": 0}
+            for name in ("files_found", "files_scanned", "added", "updated", "missing")
+        },
         "missing_paths": {"type": "array", "items": {"type": "string"}},
-        "errors": {"type": "array", "items": {"type": "object", "required": ["path", "error"],
-                                              "properties": {"path": {"type": "string"},
-                                                             "error": {"type": "string"}}}},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["path", "error"],
+                "properties": {"path": {"type": "string"}, "error": {"type": "string"}},
+            },
+        },
         "limited": {"type": "boolean"},
         "dry_run": {"type": "boolean"},
         "root_exists": {"type": "boolean"},
@@ -58,23 +84,69 @@ SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
         "required": ["error"],
-        "properties": {"error": {"type": "object", "required": ["code", "message"],
-                                 "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}},
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            }
+        },
     },
     "MediaItem": {
         "type": "object",
-        "required": ["id", "category", "path", "relative_path", "filename", "extension", "media_type", "status",
-                     "source", "size_bytes", "mtime", "metadata", "created_at", "updated_at", "stream_url",
-                     "poster_url"],
+        "required": [
+            "id",
+            "category",
+            "path",
+            "relative_path",
+            "filename",
+            "extension",
+            "media_type",
+            "status",
+            "source",
+            "size_bytes",
+            "mtime",
+            "metadata",
+            "created_at",
+            "updated_at",
+            "stream_url",
+            "poster_url",
+        ],
         "properties": {
             "id": {"type": "integer"},
-            **{name: {"type": "string"} for name in ("category", "path", "relative_path", "filename", "extension",
-                                                      "media_type", "stream_url", "poster_url")},
-            **{name: NULLABLE_STR for name in ("mime_type", "title", "description", "video_codec", "audio_codec",
-                                               "series", "artist", "album", "uploaded_by", "last_seen_at",
-                                               "missing_since")},
-            **{name: NULLABLE_INT for name in ("width", "height", "bitrate", "year", "season", "episode",
-                                               "track_number")},
+            **{
+                name: {"type": "string"}
+                for name in (
+                    "category",
+                    "path",
+                    "relative_path",
+                    "filename",
+                    "extension",
+                    "media_type",
+                    "stream_url",
+                    "poster_url",
+                )
+            },
+            **{
+                name: NULLABLE_STR
+                for name in (
+                    "mime_type",
+                    "title",
+                    "description",
+                    "video_codec",
+                    "audio_codec",
+                    "series",
+                    "artist",
+                    "album",
+                    "uploaded_by",
+                    "last_seen_at",
+                    "missing_since",
+                )
+            },
+            **{
+                name: NULLABLE_INT
+                for name in ("width", "height", "bitrate", "year", "season", "episode", "track_number")
+            },
             "duration_seconds": NULLABLE_NUM,
             "size_bytes": {"type": "integer", "minimum": 0},
             "mtime": {"type": "number"},
@@ -88,13 +160,22 @@ SCHEMAS: dict[str, Any] = {
     "MediaPage": {
         "type": "object",
         "required": ["items", "page", "per_page", "total", "pages"],
-        "properties": {"items": {"type": "array", "items": _ref("MediaItem")},
-                       **{name: {"type": "integer", "minimum": 0} for name in ("page", "per_page", "total", "pages")}},
+        "properties": {
+            "items": {"type": "array", "items": _ref("MediaItem")},
+            **{name: {"type": "integer", "minimum": 0} for name in ("page", "per_page", "total", "pages")},
+        },
     },
     "CategorySummary": CATEGORY_SUMMARY,
     "ScanSummary": {
         "type": "object",
-        "required": ["scanned_at", "dry_run", "config_version", "selected_categories", "categories", "totals"],
+        "required": [
+            "scanned_at",
+            "dry_run",
+            "config_version",
+            "selected_categories",
+            "categories",
+            "totals",
+        ],
         "properties": {
             "scanned_at": {"type": "string", "format": "date-time", "pattern": "(Z|\\+00:00)$"},
             "dry_run": {"type": "boolean"},
@@ -103,8 +184,16 @@ SCHEMAS: dict[str, Any] = {
             "categories": {"type": "object", "additionalProperties": _ref("CategorySummary")},
             "totals": {
                 "type": "object",
-                "required": ["added", "updated", "unchanged", "missing", "files_scanned", "files_found",
-                             "categories", "logged_missing"],
+                "required": [
+                    "added",
+                    "updated",
+                    "unchanged",
+                    "missing",
+                    "files_scanned",
+                    "files_found",
+                    "categories",
+                    "logged_missing",
+                ],
                 "additionalProperties": {"type": "integer", "minimum": 0},
             },
         },
@@ -112,36 +201,67 @@ SCHEMAS: dict[str, Any] = {
     },
     "Category": {
         "type": "object",
-        "required": ["key", "label", "media_type", "root_path", "root_exists", "counts", "total",
-                     "total_size_bytes"],
+        "required": [
+            "key",
+            "label",
+            "media_type",
+            "root_path",
+            "root_exists",
+            "counts",
+            "total",
+            "total_size_bytes",
+        ],
         "properties": {
-            "key": {"type": "string"}, "label": {"type": "string"}, "media_type": {"type": "string"},
-            "root_path": {"type": "string"}, "root_exists": {"type": "boolean"},
-            "extensions": {"type": "array", "items": {"type": "string"}}, "naming": {"type": "string"},
-            "counts": {"type": "object", "required": list(STATUSES),
-                       "additionalProperties": {"type": "integer", "minimum": 0}},
-            "total": {"type": "integer", "minimum": 0}, "total_size_bytes": {"type": "integer", "minimum": 0},
+            "key": {"type": "string"},
+            "label": {"type": "string"},
+            "media_type": {"type": "string"},
+            "root_path": {"type": "string"},
+            "root_exists": {"type": "boolean"},
+            "extensions": {"type": "array", "items": {"type": "string"}},
+            "naming": {"type": "string"},
+            "counts": {
+                "type": "object",
+                "required": list(STATUSES),
+                "additionalProperties": {"type": "integer", "minimum": 0},
+            },
+            "total": {"type": "integer", "minimum": 0},
+            "total_size_bytes": {"type": "integer", "minimum": 0},
         },
     },
     "ScanInfo": {
         "type": "object",
-        "required": ["total_items", "by_status", "by_category", "by_media_type", "available_size_bytes",
-                     "available_duration_seconds", "last_scan", "media_scan_directories"],
+        "required": [
+            "total_items",
+            "by_status",
+            "by_category",
+            "by_media_type",
+            "available_size_bytes",
+            "available_duration_seconds",
+            "last_scan",
+            "media_scan_directories",
+        ],
         "properties": {
             "total_items": {"type": "integer"},
-            **{name: {"type": "object", "additionalProperties": {"type": "integer"}}
-               for name in ("by_status", "by_category", "by_media_type")},
+            **{
+                name: {"type": "object", "additionalProperties": {"type": "integer"}}
+                for name in ("by_status", "by_category", "by_media_type")
+            },
             "available_size_bytes": {"type": "integer"},
             "available_duration_seconds": {"type": "number"},
-            "last_scan": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["scanned_at", "totals"]}]},
+            "last_scan": {
+                "oneOf": [{"type": "null"}, {"type": "object", "required": ["scanned_at", "totals"]}]
+            },
             "media_scan_directories": {"type": "object", "additionalProperties": {"type": "string"}},
         },
     },
     "DeleteResult": {
         "type": "object",
         "required": ["id", "deleted", "file_deleted"],
-        "properties": {"id": {"type": "integer"}, "deleted": {"enum": ["soft", "hard"]},
-                       "file_deleted": {"type": "boolean"}},
+        "properties": {
+            "id": {"type": "integer"},
+            "deleted": {"enum": ["soft", "hard"]},
+            "file_deleted": {"type": "boolean"},
+        },
     },
     "ScanRequest": {
         "type": "object",
@@ -162,91 +282,193 @@ def openapi_document() -> dict[str, Any]:
     sort_values = [*SORT_FIELDS, *(f"-{name}" for name in SORT_FIELDS)]
     return {
         "openapi": "3.1.0",
-        "info": {"title": "mediacore API", "version": __version__,
-                 "description": "Every error is JSON: {\"error\": {\"code\", \"message\"}}."},
+        "info": {
+            "title": "mediacore API",
+            "version": __version__,
+            "description": 'Every error is JSON: {"error": {"code", "message"}}.',
+        },
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "paths": {
-            "/api/v1/health": {"get": {"summary": "Liveness with a database check", "responses": {
-                "200": _json({"type": "object", "required": ["status"],
-                              "properties": {"status": {"const": "ok"}}}, "Healthy"),
-                **_errors(503)}}},
-            "/api/v1/openapi.json": {"get": {"summary": "This document", "responses": {
-                "200": _json({"type": "object"}, "OpenAPI document")}}},
-            "/api/v1/media": {"get": {
-                "summary": "List media items",
-                "parameters": [
-                    _query("page", {"type": "integer", "minimum": 1, "default": 1}, "Page number"),
-                    _query("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 50},
-                           "Items per page"),
-                    _query("category", {"type": "string"}, "Category key"),
-                    _query("status", {"enum": [*STATUSES, "all"], "default": "available"}, "Item status"),
-                    _query("media_type", {"type": "string"}, "video, audio, image or a plugin's type"),
-                    _query("q", {"type": "string"}, "Case-insensitive search in title, filename, series, "
-                                                    "artist and album"),
-                    _query("year", {"type": "integer"}, "Year"),
-                    _query("series", {"type": "string"}, "Series name (exact)"),
-                    _query("season", {"type": "integer"}, "Season number"),
-                    _query("sort", {"enum": sort_values, "default": "title"}, "Sort key; '-' for descending"),
-                ],
-                "responses": {"200": _json(_ref("MediaPage"), "A page of items"), **_errors(400)},
-            }},
-            "/api/v1/media/upload": {"post": {
-                "summary": "Upload a media file into a category",
-                "security": BEARER,
-                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-                    "type": "object", "required": ["file"],
-                    "properties": {"file": {"type": "string", "format": "binary"},
-                                   **{name: {"type": "string"} for name in (
-                                       "category", "title", "description", "uploaded_by", "uploader", "user")}},
-                }}}},
-                "responses": {"201": _json(_ref("MediaItem"), "The new item"),
-                              **_errors(400, 401, 403, 413, 415, 500)},
-            }},
-            "/api/v1/media/categories": {"get": {"summary": "Configured categories with counts", "responses": {
-                "200": _json({"type": "object", "required": ["categories", "default_category"],
-                              "properties": {"categories": {"type": "array", "items": _ref("Category")},
-                                             "default_category": {"type": "string"}}}, "Categories")}}},
-            "/api/v1/media/scan-info": {"get": {"summary": "Library statistics and the last scan", "responses": {
-                "200": _json(_ref("ScanInfo"), "Statistics")}}},
+            "/api/v1/health": {
+                "get": {
+                    "summary": "Liveness with a database check",
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["status"],
+                                "properties": {"status": {"const": "ok"}},
+                            },
+                            "Healthy",
+                        ),
+                        **_errors(503),
+                    },
+                }
+            },
+            "/api/v1/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "responses": {"200": _json({"type": "object"}, "OpenAPI document")},
+                }
+            },
+            "/api/v1/media": {
+                "get": {
+                    "summary": "List media items",
+                    "parameters": [
+                        _query("page", {"type": "integer", "minimum": 1, "default": 1}, "Page number"),
+                        _query(
+                            "per_page",
+                            {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 50},
+                            "Items per page",
+                        ),
+                        _query("category", {"type": "string"}, "Category key"),
+                        _query("status", {"enum": [*STATUSES, "all"], "default": "available"}, "Item status"),
+                        _query("media_type", {"type": "string"}, "video, audio, image or a plugin's type"),
+                        _query(
+                            "q",
+                            {"type": "string"},
+                            "Case-insensitive search in title, filename, series, artist and album",
+                        ),
+                        _query("year", {"type": "integer"}, "Year"),
+                        _query("series", {"type": "string"}, "Series name (exact)"),
+                        _query("season", {"type": "integer"}, "Season number"),
+                        _query(
+                            "sort", {"enum": sort_values, "default": "title"}, "Sort key; '-' for descending"
+                        ),
+                    ],
+                    "responses": {"200": _json(_ref("MediaPage"), "A page of items"), **_errors(400)},
+                }
+            },
+            "/api/v1/media/upload": {
+                "post": {
+                    "summary": "Upload a media file into a category",
+                    "security": BEARER,
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["file"],
+                                    "properties": {
+                                        "file": {"type": "string", "format": "binary"},
+                                        **{
+                                            name: {"type": "string"}
+                                            for name in (
+                                                "category",
+                                                "title",
+                                                "description",
+                                                "uploaded_by",
+                                                "uploader",
+                                                "user",
+                                            )
+                                        },
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "201": _json(_ref("MediaItem"), "The new item"),
+                        **_errors(400, 401, 403, 413, 415, 500),
+                    },
+                }
+            },
+            "/api/v1/media/categories": {
+                "get": {
+                    "summary": "Configured categories with counts",
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["categories", "default_category"],
+                                "properties": {
+                                    "categories": {"type": "array", "items": _ref("Category")},
+                                    "default_category": {"type": "string"},
+                                },
+                            },
+                            "Categories",
+                        )
+                    },
+                }
+            },
+            "/api/v1/media/scan-info": {
+                "get": {
+                    "summary": "Library statistics and the last scan",
+                    "responses": {"200": _json(_ref("ScanInfo"), "Statistics")},
+                }
+            },
             "/api/v1/media/{item_id}": {
-                "get": {"summary": "One item", "parameters": [ITEM_ID],
-                        "responses": {"200": _json(_ref("MediaItem"), "The item"), **_errors(404)}},
+                "get": {
+                    "summary": "One item",
+                    "parameters": [ITEM_ID],
+                    "responses": {"200": _json(_ref("MediaItem"), "The item"), **_errors(404)},
+                },
                 "delete": {
                     "summary": "Delete an item (soft, hard, hard with its file)",
                     "security": BEARER,
-                    "parameters": [ITEM_ID,
-                                   _query("soft", {"type": "boolean"}, "Mark deleted; keep row and file"),
-                                   _query("delete_file", {"type": "boolean"}, "Hard delete also removes the file")],
-                    "responses": {"200": _json(_ref("DeleteResult"), "What was done"),
-                                  **_errors(400, 401, 403, 404)},
+                    "parameters": [
+                        ITEM_ID,
+                        _query("soft", {"type": "boolean"}, "Mark deleted; keep row and file"),
+                        _query("delete_file", {"type": "boolean"}, "Hard delete also removes the file"),
+                    ],
+                    "responses": {
+                        "200": _json(_ref("DeleteResult"), "What was done"),
+                        **_errors(400, 401, 403, 404),
+                    },
                 },
             },
-            "/api/v1/media/{item_id}/stream": {"get": {
-                "summary": "The file, with HTTP range support",
-                "parameters": [ITEM_ID, _query("download", {"type": "boolean"}, "Send as an attachment"),
-                               {"name": "Range", "in": "header", "required": False, "schema": {"type": "string"}}],
-                "responses": {"200": {"description": "Whole file", "content": {"*/*": BINARY}},
-                              "206": {"description": "Partial content", "content": {"*/*": BINARY}},
-                              "304": {"description": "Not modified"},
-                              **_errors(400, 404, 416)},
-            }},
-            "/api/v1/media/{item_id}/poster": {"get": {
-                "summary": "Poster image (sidecar, embedded art, video frame or placeholder)",
-                "parameters": [ITEM_ID, _query("w", {"type": "integer", "minimum": 16, "maximum": 2000},
-                                               "Resize to this width")],
-                "responses": {"200": {"description": "Image; X-Poster-Source names the fallback",
-                                      "content": {"image/*": BINARY}},
-                              "304": {"description": "Not modified"}, **_errors(400, 404)},
-            }},
-            "/api/v1/admin/media/maintenance-scan": {"post": {
-                "summary": "Run a maintenance scan",
-                "security": BEARER,
-                "requestBody": {"required": False, "content": {"application/json": {"schema": _ref("ScanRequest")}}},
-                "responses": {"200": _json(_ref("ScanSummary"), "The scan summary"),
-                              **_errors(400, 401, 403, 409)},
-            }},
+            "/api/v1/media/{item_id}/stream": {
+                "get": {
+                    "summary": "The file, with HTTP range support",
+                    "parameters": [
+                        ITEM_ID,
+                        _query("download", {"type": "boolean"}, "Send as an attachment"),
+                        {"name": "Range", "in": "header", "required": False, "schema": {"type": "string"}},
+                    ],
+                    "responses": {
+                        "200": {"description": "Whole file", "content": {"*/*": BINARY}},
+                        "206": {"description": "Partial content", "content": {"*/*": BINARY}},
+                        "304": {"description": "Not modified"},
+                        **_errors(400, 404, 416),
+                    },
+                }
+            },
+            "/api/v1/media/{item_id}/poster": {
+                "get": {
+                    "summary": "Poster image (sidecar, embedded art, video frame or placeholder)",
+                    "parameters": [
+                        ITEM_ID,
+                        _query(
+                            "w", {"type": "integer", "minimum": 16, "maximum": 2000}, "Resize to this width"
+                        ),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "Image; X-Poster-Source names the fallback",
+                            "content": {"image/*": BINARY},
+                        },
+                        "304": {"description": "Not modified"},
+                        **_errors(400, 404),
+                    },
+                }
+            },
+            "/api/v1/admin/media/maintenance-scan": {
+                "post": {
+                    "summary": "Run a maintenance scan",
+                    "security": BEARER,
+                    "requestBody": {
+                        "required": False,
+                        "content": {"application/json": {"schema": _ref("ScanRequest")}},
+                    },
+                    "responses": {
+                        "200": _json(_ref("ScanSummary"), "The scan summary"),
+                        **_errors(400, 401, 403, 409),
+                    },
+                }
+            },
         },
     }

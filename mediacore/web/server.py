@@ -9,7 +9,7 @@ from gunicorn.app.base import BaseApplication
 from . import create_app
 
 
-class _Gunicorn(BaseApplication):  # type: ignore[misc]
+class _Gunicorn(BaseApplication):
     def __init__(self, app_factory: Any, options: dict[str, Any]) -> None:
         self.app_factory = app_factory
         self.options = options

@@ -61,7 +61,9 @@ def receive_upload(
     may raise ApiError to reject the upload before any byte is written.
     """
     upload = ReceivedUpload()
-    decoder = MultipartDecoder(boundary)  # its size cap counts buffered file bytes too: fields are capped below
+    decoder = MultipartDecoder(
+        boundary
+    )  # its size cap counts buffered file bytes too: fields are capped below
     target: IO[bytes] | None = None
     current: str | None = None  # "field:<name>", "file" or "skip"
     buffer = bytearray()

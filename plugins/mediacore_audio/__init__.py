@@ -84,4 +84,6 @@ def _codec(audio: Any) -> str | None:
     codec = getattr(audio.info, "codec", None)  # MP4 answers e.g. 'mp4a.40.2' or 'alac'
     if codec:
         return "aac" if codec.startswith("mp4a") else codec
-    return {"mp3": "mp3", "flac": "flac", "oggvorbis": "vorbis", "oggopus": "opus", "wave": "pcm"}.get(name, name)
+    return {"mp3": "mp3", "flac": "flac", "oggvorbis": "vorbis", "oggopus": "opus", "wave": "pcm"}.get(
+        name, name
+    )

@@ -11,7 +11,9 @@ from mediacore import MediaCategory, MediaType, UnsupportedMedia, hookimpl
 
 @hookimpl(trylast=True)
 def mediacore_media_types() -> list[MediaType]:
-    return [MediaType("image", ("jpg", "jpeg", "png", "gif", "webp", "bmp", "tif", "tiff"), "Photos and pictures")]
+    return [
+        MediaType("image", ("jpg", "jpeg", "png", "gif", "webp", "bmp", "tif", "tiff"), "Photos and pictures")
+    ]
 
 
 @hookimpl(trylast=True)

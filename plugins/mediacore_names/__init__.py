@@ -22,13 +22,23 @@ def mediacore_extract_metadata(path: str, category: MediaCategory) -> dict[str, 
     if category.media_type != "video":
         return None
     relative = os.path.relpath(path, category.root_path)
-    options = {"type": "episode"} if category.naming == "tv" else {"type": "movie"} if category.naming == "movie" else {}
+    options = (
+        {"type": "episode"}
+        if category.naming == "tv"
+        else {"type": "movie"}
+        if category.naming == "movie"
+        else {}
+    )
     with _lock:
         guess = dict(guessit(relative, options))
     if guess.get("type") == "episode":
         return _episode(guess)
-    return {"kind": "movie", "title": _text(guess.get("title")), "year": _int(guess.get("year")),
-            "edition": _text(guess.get("edition"))}
+    return {
+        "kind": "movie",
+        "title": _text(guess.get("title")),
+        "year": _int(guess.get("year")),
+        "edition": _text(guess.get("edition")),
+    }
 
 
 def _episode(guess: dict[str, Any]) -> dict[str, Any]:

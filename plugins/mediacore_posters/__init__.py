@@ -86,7 +86,9 @@ def embedded(path: str) -> PosterImage | None:
     covers = tags.get("covr") if hasattr(tags, "get") else None  # MP4
     if covers:
         cover = covers[0]
-        content_type = "image/png" if getattr(cover, "imageformat", None) == cover.FORMAT_PNG else "image/jpeg"
+        content_type = (
+            "image/png" if getattr(cover, "imageformat", None) == cover.FORMAT_PNG else "image/jpeg"
+        )
         return PosterImage("embedded", data=bytes(cover), content_type=content_type)
     blocks = tags.get("metadata_block_picture") if hasattr(tags, "get") else None  # Ogg
     if blocks:

@@ -31,7 +31,9 @@ CODEC_NAMES = {
 
 @hookimpl(trylast=True)
 def mediacore_media_types() -> list[MediaType]:
-    return [MediaType("video", ("mp4", "mkv", "mov", "avi", "m4v", "webm", "ts", "wmv"), "Movies and episodes")]
+    return [
+        MediaType("video", ("mp4", "mkv", "mov", "avi", "m4v", "webm", "ts", "wmv"), "Movies and episodes")
+    ]
 
 
 @hookimpl(trylast=True)

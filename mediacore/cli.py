@@ -62,8 +62,9 @@ def _open(ctx: click.Context) -> Any:
 
 @cli.command()
 @click.option("--force", is_flag=True, help="Overwrite an existing config file.")
+@click.option("--samples", is_flag=True, help="Also write a few small sample media files to try things with.")
 @click.pass_context
-def init(ctx: click.Context, force: bool) -> None:
+def init(ctx: click.Context, force: bool, samples: bool) -> None:
     """Write a starter config, create its media folders and the database."""
     path = resolve_config_path(ctx.obj["config_path"])
     if path.exists() and not force:
@@ -77,6 +78,11 @@ def init(ctx: click.Context, force: bool) -> None:
     for category in config.categories.values():
         category.root_path.mkdir(parents=True, exist_ok=True)
         click.echo(f"  {category.key:<12} {category.media_type:<6} {category.root_path}")
+        if samples:
+            from .samples import write_samples
+
+            for path in write_samples(category):
+                click.echo(f"      sample: {path.relative_to(category.root_path)}")
     click.echo(f"Database ready: {_describe(db)}")
 
 

@@ -3,9 +3,8 @@
 Fixtures (all real: real files, a real database, a real Flask app):
 
 ``media_factory``
-    Writes real media files (video, audio, image) generated with the ``ffmpeg`` binary that the
-    ``imageio-ffmpeg`` package ships, Pillow and mutagen; each kind is encoded once per session
-    and copied.
+    Writes real media files (video, audio, image) encoded with PyAV and Pillow and tagged
+    with mutagen; each kind is encoded once per session and copied.
 ``media_library``
     A temporary library: media folders, a config file, a fresh database (SQLite in the test's
     temporary folder, or the PostgreSQL URL in ``MEDIACORE_TEST_DATABASE_URL``), and helpers
@@ -22,7 +21,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,26 +31,21 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import yaml
 
+from . import samples
+
 TEST_TOKEN = "test-token"
 _generate_lock = threading.Lock()
 
 
 def ffmpeg_binary() -> str:
+    """The ffmpeg program shipped in the ``imageio-ffmpeg`` wheel: a real client for stream tests."""
     import imageio_ffmpeg
 
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
-def run_ffmpeg(*arguments: str) -> None:
-    subprocess.run(
-        [ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-y", *arguments],
-        check=True,
-        stdin=subprocess.DEVNULL,
-    )
-
-
 class MediaFactory:
-    """Generates small real media files; each distinct kind is encoded once, then copied."""
+    """Writes small real media files; each distinct kind is encoded once, then copied."""
 
     def __init__(self, cache: Path) -> None:
         self.cache = cache
@@ -64,25 +57,14 @@ class MediaFactory:
         *,
         seconds: float = 2.0,
         size: tuple[int, int] = (320, 240),
-        container: str | None = None,
         audio: bool = True,
     ) -> Path:
-        """An H.264 video (VP9 for .webm) with a moving test pattern and, by default, a sine track."""
+        """A video (container from the suffix) with a moving picture and, by default, a tone."""
         target = Path(target)
-        container = container or target.suffix.lstrip(".").lower() or "mp4"
-        key = f"video-{seconds}-{size[0]}x{size[1]}-{int(audio)}.{container}"
-
-        def encode(out: Path) -> None:
-            inputs = ["-f", "lavfi", "-i", f"testsrc=size={size[0]}x{size[1]}:rate=10:duration={seconds}"]
-            if audio:
-                inputs += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}"]
-            if container == "webm":
-                codecs = ["-c:v", "libvpx-vp9", "-b:v", "200k", "-c:a", "libopus"]
-            else:
-                codecs = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"]
-            run_ffmpeg(*inputs, *codecs, "-shortest", "-f", _muxer(container), str(out))
-
-        return self._copy(key, target, encode)
+        key = f"video-{seconds}-{size[0]}x{size[1]}-{int(audio)}{target.suffix.lower()}"
+        return self._copy(
+            key, target, lambda out: samples.write_video(out, seconds=seconds, size=size, audio=audio)
+        )
 
     def audio(
         self,
@@ -94,49 +76,25 @@ class MediaFactory:
     ) -> Path:
         """An audio file (format from the suffix: mp3, flac, m4a, ogg, opus, wav) tagged by mutagen."""
         target = Path(target)
-        kind = target.suffix.lstrip(".").lower()
-        codecs = {
-            "mp3": ["-c:a", "libmp3lame"],
-            "flac": ["-c:a", "flac"],
-            "m4a": ["-c:a", "aac"],
-            "ogg": ["-c:a", "libvorbis"],
-            "opus": ["-c:a", "libopus"],
-            "wav": ["-c:a", "pcm_s16le"],
-        }[kind]
-
-        def encode(out: Path) -> None:
-            run_ffmpeg(
-                "-f",
-                "lavfi",
-                "-i",
-                f"sine=frequency=330:duration={seconds}",
-                *codecs,
-                "-f",
-                _muxer(kind),
-                str(out),
-            )
-
-        path = self._copy(f"audio-{seconds}.{kind}", target, encode)
+        path = self._copy(
+            f"audio-{seconds}{target.suffix.lower()}",
+            target,
+            lambda out: samples.write_audio(out, seconds=seconds),
+        )
         if tags or cover:
-            _tag_audio(path, tags or {}, cover)
+            samples.tag_audio(path, tags or {}, cover)
         return path
 
     def image(
         self, target: str | os.PathLike[str], *, size: tuple[int, int] = (64, 48), colour: str = "navy"
     ) -> Path:
-        from PIL import Image
+        return samples.write_image(target, size=size, colour=colour)
 
-        target = Path(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        image = Image.new("RGB", size, colour)
-        image.save(target)
-        return target
-
-    def _copy(self, key: str, target: Path, encode: Callable[[Path], None]) -> Path:
+    def _copy(self, key: str, target: Path, encode: Callable[[Path], object]) -> Path:
         cached = self.cache / key
         with _generate_lock:
             if not cached.exists():
-                partial = cached.with_name(f".{os.getpid()}-{key}")
+                partial = cached.with_name(f"partial-{os.getpid()}-{key}")
                 encode(partial)
                 os.replace(partial, cached)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -148,34 +106,6 @@ def _muxer(extension: str) -> str:
     return {"mkv": "matroska", "m4a": "ipod", "m4v": "mp4", "mov": "mov", "opus": "ogg"}.get(
         extension, extension
     )
-
-
-def _tag_audio(path: Path, tags: dict[str, str], cover: bytes | None) -> None:
-    import mutagen
-    from mutagen.flac import Picture
-    from mutagen.id3 import APIC
-    from mutagen.mp4 import MP4Cover
-
-    media = mutagen.File(path, easy=True)
-    if media is None:
-        raise ValueError(f"mutagen cannot tag {path}")
-    if media.tags is None:
-        media.add_tags()
-    for key, value in tags.items():
-        media[key] = value
-    media.save()
-    if cover is None:
-        return
-    media = mutagen.File(path)
-    if path.suffix.lower() == ".mp3":
-        media.tags.add(APIC(encoding=3, mime="image/png", type=3, desc="cover", data=cover))
-    elif path.suffix.lower() == ".m4a":
-        media.tags["covr"] = [MP4Cover(cover, imageformat=MP4Cover.FORMAT_PNG)]
-    elif path.suffix.lower() == ".flac":
-        picture = Picture()
-        picture.type, picture.mime, picture.data = 3, "image/png", cover
-        media.add_picture(picture)
-    media.save()
 
 
 def png_bytes(size: tuple[int, int] = (30, 40), colour: str = "red") -> bytes:

@@ -53,3 +53,13 @@ def test_second_scan_while_one_runs_is_refused(cli, media_library):
     with database.connection_context(), scan_lock(database.obj):
         busy = cli("scan")
     assert busy.returncode == 4 and "already running" in busy.stderr
+
+
+def test_init_with_samples_gives_a_library_to_try(cli, tmp_path):
+    env = {"MEDIACORE_CONFIG": "", "MEDIACORE_DATA_DIR": "", "MEDIACORE_DATABASE_URL": "", "MEDIACORE_LOG_DIR": ""}
+    assert cli("init", "--samples", cwd=tmp_path, env=env).returncode == 0
+    result = cli("scan", "--json", cwd=tmp_path, env=env)
+    summary = json.loads(result.stdout)
+    assert summary["totals"]["added"] == 5 and summary["totals"]["files_found"] == 5
+    assert all(not part["errors"] for part in summary["categories"].values())
+    assert summary["categories"]["tv_series"]["added"] == 2

@@ -287,7 +287,7 @@ def test_hidden_symlinks_and_awkward_names(library):
 
 
 def test_uppercase_extension_matches(library):
-    library.add_video("Old.MOV", container="mov")
+    library.add_video("Old.MOV")
     library.scan(categories=["movies"])
     assert library.items(filename="Old.MOV")[0].extension == "mov"
 

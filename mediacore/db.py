@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from peewee import Database, DatabaseError, OperationalError, SqliteDatabase
+from peewee import Database, DatabaseError, ImproperlyConfigured, OperationalError, SqliteDatabase
 from playhouse.db_url import connect as connect_url
 from playhouse.migrate import SchemaMigrator
 
@@ -20,6 +20,7 @@ from .models import MediaItem, SystemSetting, database, get_setting, set_setting
 
 log = logging.getLogger(__name__)
 
+SUPPORTED_SCHEMES = ("sqlite", "postgres", "postgresql", "postgresql+pool", "postgres+pool")
 SQLITE_PRAGMAS = {"journal_mode": "wal", "busy_timeout": 30_000, "synchronous": "normal", "foreign_keys": 1}
 
 
@@ -27,10 +28,22 @@ def _initial_schema(db: Database, migrator: SchemaMigrator) -> None:
     db.create_tables([MediaItem], safe=True)
 
 
+def _listing_indexes(db: Database, migrator: SchemaMigrator) -> None:
+    """Indexes in the order the default listings sort, so a page is an index walk, not a sort."""
+    for name, columns in (
+        ("media_items_status_title", "status, lower(title), id"),
+        ("media_items_category_status_title", "category, status, lower(title), id"),
+        ("media_items_status_created", "status, created_at, id"),
+        ("media_items_category_counts", "category, status, size_bytes"),  # covers the per-category totals
+    ):
+        db.execute_sql(f"CREATE INDEX IF NOT EXISTS {name} ON media_items ({columns})")
+
+
 #: Ordered migrations: (version, function). Add new ones at the end; never edit an applied one.
 #: Use ``playhouse.migrate`` operations through ``migrator`` for column changes.
 MIGRATIONS: list[tuple[int, Callable[[Database, SchemaMigrator], None]]] = [
     (1, _initial_schema),
+    (2, _listing_indexes),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -42,6 +55,11 @@ def open_database(url: str | None = None, *, migrate: bool = True) -> Database:
     """
     url = settings.database_url(url)
     shown = _redact(url)
+    scheme = url.partition(":")[0]
+    if scheme not in SUPPORTED_SCHEMES:
+        raise DatabaseUnavailable(
+            f"cannot open database {shown}: unsupported scheme {scheme!r}; use sqlite:///path or postgresql://..."
+        )
     try:
         if url.startswith("sqlite:"):
             db = connect_url(url, pragmas=SQLITE_PRAGMAS, timeout=30)
@@ -54,7 +72,7 @@ def open_database(url: str | None = None, *, migrate: bool = True) -> Database:
         db.connect(reuse_if_open=True)
         if migrate:
             migrate_schema(db)
-    except (OperationalError, DatabaseError) as exc:
+    except (OperationalError, DatabaseError, ImproperlyConfigured) as exc:
         raise DatabaseUnavailable(
             f"cannot use database {shown}: {str(exc).strip().splitlines()[0]}"
         ) from None

@@ -226,7 +226,7 @@ def _reset_database(url: str) -> None:
     from .db import open_database
     from .models import MediaItem, SystemSetting, database
 
-    open_database(url)
+    open_database(url, migrate=False)  # whatever state the last test left, even a future schema
     with database.connection_context():
         database.obj.drop_tables([MediaItem, SystemSetting], safe=True)
     open_database(url)

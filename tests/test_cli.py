@@ -56,7 +56,12 @@ def test_second_scan_while_one_runs_is_refused(cli, media_library):
 
 
 def test_init_with_samples_gives_a_library_to_try(cli, tmp_path):
-    env = {"MEDIACORE_CONFIG": "", "MEDIACORE_DATA_DIR": "", "MEDIACORE_DATABASE_URL": "", "MEDIACORE_LOG_DIR": ""}
+    env = {
+        "MEDIACORE_CONFIG": "",
+        "MEDIACORE_DATA_DIR": "",
+        "MEDIACORE_DATABASE_URL": "",
+        "MEDIACORE_LOG_DIR": "",
+    }
     assert cli("init", "--samples", cwd=tmp_path, env=env).returncode == 0
     result = cli("scan", "--json", cwd=tmp_path, env=env)
     summary = json.loads(result.stdout)

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import pytest
+
+from mediacore import db as dbmodule
+from mediacore.errors import DatabaseUnavailable
+from mediacore.models import database, get_setting, set_setting
+
+
+def index_names() -> set[str]:
+    return {index.name for index in database.obj.get_indexes("media_items")}
+
+
+def test_fresh_database_is_at_the_latest_schema(media_library):
+    with database.connection_context():
+        assert get_setting("schema_version") == dbmodule.SCHEMA_VERSION
+        assert {"media_items_status_title", "media_items_category_counts"} <= index_names()
+
+
+def test_older_schema_is_migrated_in_order(media_library, monkeypatch):
+    with database.connection_context():
+        for name in (
+            "media_items_status_title",
+            "media_items_category_status_title",
+            "media_items_status_created",
+            "media_items_category_counts",
+        ):
+            database.execute_sql(f"DROP INDEX IF EXISTS {name}")
+        set_setting("schema_version", 1)
+    applied = []
+    original = list(dbmodule.MIGRATIONS)
+    monkeypatch.setattr(
+        dbmodule,
+        "MIGRATIONS",
+        [(version, lambda d, m, f=fn, v=version: (applied.append(v), f(d, m))) for version, fn in original],
+    )
+    dbmodule.open_database(media_library.database_url)
+    assert applied == [2]
+    with database.connection_context():
+        assert get_setting("schema_version") == 2 and "media_items_status_title" in index_names()
+
+
+def test_a_newer_schema_is_refused_clearly(media_library):
+    with database.connection_context():
+        set_setting("schema_version", dbmodule.SCHEMA_VERSION + 1)
+    with pytest.raises(DatabaseUnavailable, match="newer than this mediacore"):
+        dbmodule.open_database(media_library.database_url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mysql://nobody@127.0.0.1:1/x",
+        "nosuchscheme://x",
+        "postgresql://nobody@127.0.0.1:1/x",
+        "sqlite:////nonexistent-dir/x/y.db",
+    ],
+)
+def test_unusable_urls_are_clear_errors(url):
+    with pytest.raises(DatabaseUnavailable, match=r"cannot (open|use) database"):
+        dbmodule.open_database(url)

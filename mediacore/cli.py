@@ -129,7 +129,8 @@ def scan(
 
 
 def _progress(category: str, done: int, total: int) -> None:
-    click.echo(f"\r{category}: {done}/{total} files", nl=False, err=True)
+    filled = int(30 * done / total) if total else 30
+    click.echo(f"\r{category:<14} [{'#' * filled}{'-' * (30 - filled)}] {done}/{total}", nl=False, err=True)
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

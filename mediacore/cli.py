@@ -211,6 +211,22 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int) 
     )
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1), help="Server processes.")
+@click.option(
+    "--threads", default=16, show_default=True, type=click.IntRange(min=1), help="Threads per process."
+)
+def admin(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the admin console; it reaches the API at FLASK_API_BASE_URL."""
+    from .admin import create_admin_app
+    from .web.server import serve
+
+    create_admin_app()  # fail fast with a clear message when a setting is missing
+    serve(create_admin_app, host=host, port=port, workers=workers, threads=threads, timeout=3600)
+
+
 def _describe(db: Any) -> str:
     return f"{type(db).__name__} {db.database}"
 

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import requests
+
+from mediacore.testing import TEST_TOKEN
 
 
 def run_cli(
@@ -27,3 +34,50 @@ def run_cli(
 @pytest.fixture
 def cli():
     return run_cli
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def api_server(media_library, tmp_path):
+    """`mediacore serve` (gunicorn, 2 workers) on a free loopback port; yields its base URL."""
+    port = free_port()
+    env = {**os.environ, "MEDIACORE_API_TOKEN": TEST_TOKEN, "MEDIACORE_MAX_UPLOAD_BYTES": str(1024 * 1024)}
+    with running(
+        ["serve", "--port", str(port), "--workers", "2"],
+        env,
+        tmp_path / "api.log",
+        f"http://127.0.0.1:{port}/api/v1/health",
+    ):
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def running(arguments: list[str], env: dict[str, str], log_path: Path, ready_url: str) -> Iterator[None]:
+    """Run a mediacore server command until the block ends; fail with its log if it never gets ready."""
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mediacore", *arguments], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    deadline = time.monotonic() + 30
+    while not _answers(ready_url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"mediacore {arguments[0]} did not start:\n" + log_path.read_text())
+        time.sleep(0.2)
+    try:
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1, allow_redirects=False).status_code < 500
+    except requests.ConnectionError:
+        return False

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 
-import pytest
 import requests
 
 from mediacore.testing import TEST_TOKEN, ffmpeg_binary
@@ -17,48 +13,11 @@ from mediacore.testing import TEST_TOKEN, ffmpeg_binary
 AUTH = {"Authorization": f"Bearer {TEST_TOKEN}"}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def server(media_library, tmp_path):
-    port = free_port()
-    env = {**os.environ, "MEDIACORE_API_TOKEN": TEST_TOKEN, "MEDIACORE_MAX_UPLOAD_BYTES": str(1024 * 1024)}
-    log_path = tmp_path / "server.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "mediacore", "serve", "--port", str(port), "--workers", "2"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while not _healthy(base):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("server did not start:\n" + log_path.read_text())
-        time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(timeout=20)
-
-
-def _healthy(base: str) -> bool:
-    try:
-        return requests.get(f"{base}/api/v1/health", timeout=1).status_code == 200
-    except requests.ConnectionError:
-        return False
-
-
-def test_upload_list_stream_seek_and_delete_over_http(server, media_library, media_factory, tmp_path):
+def test_upload_list_stream_seek_and_delete_over_http(api_server, media_library, media_factory, tmp_path):
     clip = media_factory.video(tmp_path / "clip.mp4", seconds=4)
     with open(clip, "rb") as handle:
         response = requests.post(
-            f"{server}/api/v1/media/upload",
+            f"{api_server}/api/v1/media/upload",
             headers=AUTH,
             files={"file": ("Upload Clip (2020).mp4", handle, "video/mp4")},
             data={"category": "movies", "uploaded_by": "curl-user"},
@@ -66,10 +25,10 @@ def test_upload_list_stream_seek_and_delete_over_http(server, media_library, med
         )
     assert response.status_code == 201, response.text
     item = response.json()
-    listed = requests.get(f"{server}/api/v1/media", params={"q": "upload clip"}, timeout=10).json()
+    listed = requests.get(f"{api_server}/api/v1/media", params={"q": "upload clip"}, timeout=10).json()
     assert [entry["id"] for entry in listed["items"]] == [item["id"]]
 
-    stream_url = server + item["stream_url"]
+    stream_url = api_server + item["stream_url"]
     curl = shutil.which("curl")
     if curl:  # curl is on every machine this project targets; the check below needs no second path
         ranged = subprocess.run([curl, "-sf", "--range", "0-99", stream_url], capture_output=True, check=True)
@@ -93,27 +52,27 @@ def test_upload_list_stream_seek_and_delete_over_http(server, media_library, med
     )
     assert seek.returncode == 0 and frame.stat().st_size > 0, seek.stderr
 
-    poster = requests.get(server + item["poster_url"], timeout=30)
+    poster = requests.get(api_server + item["poster_url"], timeout=30)
     assert poster.status_code == 200 and poster.headers["X-Poster-Source"] == "frame"
 
     scan = requests.post(
-        f"{server}/api/v1/admin/media/maintenance-scan", json={}, headers=AUTH, timeout=60
+        f"{api_server}/api/v1/admin/media/maintenance-scan", json={}, headers=AUTH, timeout=60
     ).json()
     assert scan["totals"]["unchanged"] == 1 and scan["totals"]["added"] == 0
 
     deleted = requests.delete(
-        f"{server}/api/v1/media/{item['id']}", params={"delete_file": "true"}, headers=AUTH, timeout=10
+        f"{api_server}/api/v1/media/{item['id']}", params={"delete_file": "true"}, headers=AUTH, timeout=10
     )
     assert deleted.json() == {"id": item["id"], "deleted": "hard", "file_deleted": True}
     assert not os.path.exists(item["path"])
-    gone = requests.get(f"{server}/api/v1/media/{item['id']}", timeout=10)
+    gone = requests.get(f"{api_server}/api/v1/media/{item['id']}", timeout=10)
     assert gone.status_code == 404 and gone.json()["error"]["code"] == "not_found"
 
 
-def test_oversized_uploads_get_a_413_the_client_can_read(server, media_library):
+def test_oversized_uploads_get_a_413_the_client_can_read(api_server, media_library):
     big = os.urandom(3 * 1024 * 1024)
     declared = requests.post(
-        f"{server}/api/v1/media/upload",
+        f"{api_server}/api/v1/media/upload",
         headers=AUTH,
         files={"file": ("big.mp4", big, "video/mp4")},
         timeout=30,
@@ -131,7 +90,7 @@ def test_oversized_uploads_get_a_413_the_client_can_read(server, media_library):
         yield b"\r\n--b--\r\n"
 
     chunked = requests.post(
-        f"{server}/api/v1/media/upload",
+        f"{api_server}/api/v1/media/upload",
         data=chunks(),
         timeout=30,
         headers={**AUTH, "Content-Type": "multipart/form-data; boundary=b"},
@@ -140,14 +99,14 @@ def test_oversized_uploads_get_a_413_the_client_can_read(server, media_library):
     assert os.listdir(media_library.root("movies")) == []
 
 
-def test_errors_over_http_are_json(server):
+def test_errors_over_http_are_json(api_server):
     for method, path, status in [
         ("get", "/api/v1/nothing", 404),
         ("post", "/api/v1/media", 405),
         ("post", "/api/v1/admin/media/maintenance-scan", 401),
         ("get", "/api/v1/media?per_page=9999", 400),
     ]:
-        response = getattr(requests, method)(server + path, timeout=10)
+        response = getattr(requests, method)(api_server + path, timeout=10)
         assert response.status_code == status
         assert response.headers["Content-Type"].startswith("application/json")
         assert set(response.json()["error"]) == {"code", "message"}

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import functools
 import hmac
-import os
-import secrets
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import current_app, request
 
-from ..settings import data_dir
+from ..settings import ensure_secret
 from .errors import ApiError
 
 TOKEN_FILE = "api_token"
@@ -28,26 +24,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 def configured_tokens(value: str | None) -> list[str]:
     """Tokens from the setting, else from (or newly written to) the data folder's token file."""
     tokens = [token.strip() for token in (value or "").split(",") if token.strip()]
-    return tokens or [_stored_token(data_dir() / TOKEN_FILE)]
-
-
-def _stored_token(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        pass
-    token = secrets.token_urlsafe(32)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another worker won the race
-        return path.read_text(encoding="utf-8").strip()
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(token + "\n")
-    print(
-        f"mediacore: generated an API token in {path} (mode 600); send it as 'Authorization: Bearer <token>'",
-        file=sys.stderr,
-    )
-    return token
+    return tokens or [ensure_secret(TOKEN_FILE, "an API token; send it as 'Authorization: Bearer <token>'")]
 
 
 def check_token() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -23,26 +24,26 @@ class _Gunicorn(BaseApplication):
         return self.app_factory()
 
 
-def serve_api(
-    config_path: str | None,
-    database_url: str | None,
-    *,
-    host: str,
-    port: int,
-    workers: int,
-    threads: int,
+def serve(
+    app_factory: Callable[[], Any], *, host: str, port: int, workers: int, threads: int, timeout: int = 120
 ) -> None:
-    settings = {"MEDIACORE_CONFIG": config_path, "MEDIACORE_DATABASE_URL": database_url}
-    overrides = {key: value for key, value in settings.items() if value}
+    """Run a WSGI app factory under gunicorn's threaded workers; the API and the console both use it."""
     options = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,
         "threads": threads,
         "worker_class": "gthread",
         "preload_app": True,  # one token file, one migration, and a config error stops start-up once
-        "timeout": 120,
+        "timeout": timeout,
         "graceful_timeout": 10,
         "accesslog": "-",
-        "limit_request_line": 8190,
     }
-    _Gunicorn(lambda: create_app(overrides), options).run()
+    _Gunicorn(app_factory, options).run()
+
+
+def serve_api(
+    config_path: str | None, database_url: str | None, *, host: str, port: int, workers: int, threads: int
+) -> None:
+    settings = {"MEDIACORE_CONFIG": config_path, "MEDIACORE_DATABASE_URL": database_url}
+    overrides = {key: value for key, value in settings.items() if value}
+    serve(lambda: create_app(overrides), host=host, port=port, workers=workers, threads=threads)

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, NamedTuple
+from typing import Any, Final
 
 from .config import MediaCategory, MediaConfig
 from .errors import InvalidOption
@@ -117,11 +117,13 @@ class ScanSummary:
         }
 
 
-class _Known(NamedTuple):
-    id: int
-    size_bytes: int
-    mtime: float
-    status: str
+#: A row of what the database knows: (path, id, size_bytes, mtime, status), kept as the driver's
+#: own tuple because this is per-file work on the hot path.
+_Known = tuple[str, int, int, float, str]
+_ID: Final = 1
+_SIZE: Final = 2
+_MTIME: Final = 3
+_STATUS: Final = 4
 
 
 def run_maintenance_scan(
@@ -166,10 +168,10 @@ class _CategoryScan:
             self.summary.root_exists = False
             self.summary.notes.append(f"{exc}; nothing was marked missing")
             return self.summary
+        known = self._known_items()
         for problem in scanner.problems:
             self.summary.errors.append({"path": problem.path, "error": f"cannot read: {problem.error}"})
 
-        known = self._known_items()
         self.summary.files_found = len(entries)
         processed = entries[: self.options.limit] if self.options.limit else entries
         self.summary.limited = len(processed) < len(entries)
@@ -185,10 +187,12 @@ class _CategoryScan:
         return self.summary
 
     def _known_items(self) -> dict[str, _Known]:
+        """What the database knows of this category, in one query of raw rows (no per-field
+        conversion: all five columns come back from the driver as the Python types we need)."""
         query = MediaItem.select(
             MediaItem.path, MediaItem.id, MediaItem.size_bytes, MediaItem.mtime, MediaItem.status
         ).where(MediaItem.category == self.category.key)
-        return {path: _Known(*rest) for path, *rest in query.tuples().iterator()}
+        return {row[0]: row for row in database.execute(query).fetchall()}
 
     def _classify(
         self, entries: list[FileEntry], known: dict[str, _Known]
@@ -199,10 +203,10 @@ class _CategoryScan:
             row = known.get(display_path(entry.path))
             if row is None:
                 new.append(entry)
-            elif row.status == "deleted":  # soft-deleted stays deleted while its file is there
+            elif row[_STATUS] == "deleted":  # soft-deleted stays deleted while its file is there
                 self.summary.unchanged += 1
-            elif row.status == "missing" or row.size_bytes != entry.size or row.mtime != entry.mtime:
-                changed.append((row.id, entry))
+            elif row[_STATUS] == "missing" or row[_SIZE] != entry.size or row[_MTIME] != entry.mtime:
+                changed.append((row[_ID], entry))
             else:
                 self.summary.unchanged += 1
             if self.progress and (done % 500 == 0 or done == len(entries)):
@@ -249,9 +253,9 @@ class _CategoryScan:
         present = {display_path(entry.path) for entry in entries}
         shielded = tuple(folder.rstrip(os.sep) + os.sep for folder in unreadable)
         vanished = [
-            (path, row.id)
-            for path, row in known.items()
-            if row.status == "available" and path not in present and not path.startswith(shielded)
+            (path, known[path][_ID])
+            for path in known.keys() - present
+            if known[path][_STATUS] == "available" and not path.startswith(shielded)
         ]
         if len(vanished) >= EMPTY_ROOT_GUARD and not entries and not self.options.allow_empty_root:
             self.summary.notes.append(
@@ -264,10 +268,6 @@ class _CategoryScan:
         self.summary.missing = len(vanished)
         self.summary.missing_paths = [path for path, _ in vanished]
         self._report_missing([item_id for _, item_id in vanished])
-        if not unreadable and not self.options.dry_run:
-            MediaItem.update(last_seen_at=utcnow()).where(
-                (MediaItem.category == self.category.key) & (MediaItem.status == "available")
-            ).execute()
 
     def _report_missing(self, item_ids: list[int]) -> None:
         """Mark the items missing (unless dry run), then tell the missing-file handlers."""

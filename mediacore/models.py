@@ -81,7 +81,9 @@ class MediaItem(BaseModel):
     uploaded_by = TextField(null=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
-    last_seen_at = DateTimeField(null=True)
+    last_seen_at = DateTimeField(
+        null=True
+    )  # when a scan or upload last read the file (unchanged files are not written)
     missing_since = DateTimeField(null=True)
 
     class Meta:

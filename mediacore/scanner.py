@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from stat import S_ISREG
+from typing import NamedTuple
 
 _ESCAPED_BYTE = re.compile(r"\\x([0-9a-f]{2})")
 
 
-@dataclass(frozen=True, slots=True)
-class FileEntry:
+class FileEntry(NamedTuple):
     """A file the walk found: where it is, and the two facts that tell whether it changed."""
 
     path: str
@@ -39,6 +39,8 @@ class RootUnavailable(OSError):
 
 def display_path(path: str) -> str:
     """A path as text: itself when valid UTF-8, else its undecodable bytes as ``\\xNN``."""
+    if path.isascii():
+        return path
     try:
         path.encode("utf-8")
         return path
@@ -78,9 +80,13 @@ class EnhancedMediaScanner:
             raise RootUnavailable(f"root folder {self._root} cannot be read: {exc.strerror}") from None
 
     def walk(self) -> Iterator[FileEntry]:
-        """Yield every matching file; unreadable sub-folders go to :attr:`problems`."""
+        """Yield every matching file; unreadable sub-folders go to :attr:`problems`.
+
+        The loop is the scan's hot path: a plain file costs one ``stat`` and no call beyond it.
+        """
         self.check_root()
         self.problems = []
+        extensions = self._extensions
         visited = {self._real_root}
         pending = [self._root]
         while pending:
@@ -92,38 +98,43 @@ class EnhancedMediaScanner:
                 self.problems.append(WalkProblem(display_path(folder), exc.strerror or str(exc)))
                 continue
             for entry in entries:
-                if entry.name.startswith("."):
+                name = entry.name
+                if name[0] == ".":
                     continue
                 try:
-                    found = self._visit(entry, visited, pending)
+                    if entry.is_symlink():
+                        found = self._follow(entry, visited, pending)
+                        if found is not None:
+                            yield found
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+                        continue
+                    dot = name.rfind(".")
+                    if dot < 0 or name[dot + 1 :].lower() not in extensions:
+                        continue
+                    info = entry.stat(follow_symlinks=False)
                 except OSError as exc:
                     self.problems.append(WalkProblem(display_path(entry.path), exc.strerror or str(exc)))
                     continue
-                if found is not None:
-                    yield found
+                if S_ISREG(info.st_mode):
+                    yield FileEntry(entry.path, info.st_size, info.st_mtime)
 
-    def _visit(self, entry: os.DirEntry[str], visited: set[str], pending: list[str]) -> FileEntry | None:
-        is_link = entry.is_symlink()
-        if is_link and not self._inside_root(entry.path):
+    def _follow(self, entry: os.DirEntry[str], visited: set[str], pending: list[str]) -> FileEntry | None:
+        """A symbolic link: followed only when it stays inside the root, each folder once."""
+        if not self._inside_root(entry.path):
             return None
         if entry.is_dir():
-            if is_link:
-                real = os.path.realpath(entry.path)
-                if real in visited:
-                    return None
+            real = os.path.realpath(entry.path)
+            if real not in visited:
                 visited.add(real)
-            pending.append(entry.path)
+                pending.append(entry.path)
             return None
-        if not self._matches(entry.name):
+        dot = entry.name.rfind(".")
+        if dot < 0 or entry.name[dot + 1 :].lower() not in self._extensions:
             return None
         info = entry.stat()
-        if not stat.S_ISREG(info.st_mode):
-            return None
-        return FileEntry(entry.path, info.st_size, info.st_mtime)
-
-    def _matches(self, name: str) -> bool:
-        _, dot, extension = name.rpartition(".")
-        return bool(dot) and extension.lower() in self._extensions
+        return FileEntry(entry.path, info.st_size, info.st_mtime) if S_ISREG(info.st_mode) else None
 
     def _inside_root(self, path: str) -> bool:
         real = os.path.realpath(path)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import mutagen
-
 from mediacore import MediaCategory, MediaType, UnsupportedMedia, hookimpl
 
 _YEAR = re.compile(r"\b(\d{4})\b")
@@ -21,6 +19,8 @@ def mediacore_media_types() -> list[MediaType]:
 def mediacore_extract_metadata(path: str, category: MediaCategory) -> dict[str, Any] | None:
     if category.media_type != "audio":
         return None
+    import mutagen
+
     try:
         audio = mutagen.File(path, easy=True)
     except mutagen.MutagenError as exc:

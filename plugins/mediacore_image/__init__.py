@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
-
 from mediacore import MediaCategory, MediaType, UnsupportedMedia, hookimpl
 
 
@@ -20,6 +18,8 @@ def mediacore_media_types() -> list[MediaType]:
 def mediacore_extract_metadata(path: str, category: MediaCategory) -> dict[str, Any] | None:
     if category.media_type != "image":
         return None
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with Image.open(path) as image:  # reads the header only
             width, height = image.size

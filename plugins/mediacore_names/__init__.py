@@ -10,8 +10,6 @@ import os
 import threading
 from typing import Any
 
-from guessit import guessit
-
 from mediacore import MediaCategory, hookimpl
 
 _lock = threading.Lock()  # guessit builds its rule set lazily and is not documented thread-safe
@@ -30,6 +28,8 @@ def mediacore_extract_metadata(path: str, category: MediaCategory) -> dict[str, 
         else {}
     )
     with _lock:
+        from guessit import guessit  # imported on first use: it takes a while to build its rules
+
         guess = dict(guessit(relative, options))
     if guess.get("type") == "episode":
         return _episode(guess)

@@ -17,15 +17,13 @@ import hashlib
 import os
 from io import BytesIO
 from pathlib import Path
-from typing import Any
-
-import av
-import mutagen
-from mutagen.flac import Picture
-from PIL import Image, ImageDraw, ImageFont
+from typing import TYPE_CHECKING, Any
 
 from mediacore import MediaCategory, PosterImage, hookimpl
 from mediacore.scanner import fs_path
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
 CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
@@ -67,6 +65,9 @@ def sidecar(path: str, category: MediaCategory) -> PosterImage | None:
 
 def embedded(path: str) -> PosterImage | None:
     """Cover art stored in the file's tags, when mutagen knows the format."""
+    import mutagen
+    from mutagen.flac import Picture
+
     try:
         media = mutagen.File(path)
     except (mutagen.MutagenError, OSError):
@@ -116,6 +117,8 @@ def video_frame(path: str, cache_dir: str) -> PosterImage | None:
 
 
 def _decode_frame(path: str) -> Image.Image | None:
+    import av
+
     try:
         with av.open(path) as container:
             if not container.streams.video:
@@ -137,6 +140,8 @@ def placeholder(category: MediaCategory, cache_dir: str) -> PosterImage:
     """A plain poster with the category's label, coloured by its key."""
     target = Path(cache_dir) / f"placeholder-{category.key}.png"
     if not target.exists():
+        from PIL import Image, ImageDraw, ImageFont
+
         digest = hashlib.sha256(category.key.encode()).digest()
         colour = tuple(40 + byte % 120 for byte in digest[:3])
         image = Image.new("RGB", (400, 600), colour)

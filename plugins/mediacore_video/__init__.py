@@ -1,10 +1,11 @@
-"""Built-in plugin: the ``video`` media type and its technical metadata, read by libmediainfo."""
+"""Built-in plugin: the ``video`` media type and its technical metadata, read by libmediainfo.
+
+The parsers are imported on first use, so a rescan with nothing to read never loads them.
+"""
 
 from __future__ import annotations
 
 from typing import Any
-
-from pymediainfo import MediaInfo
 
 from mediacore import MediaCategory, MediaType, UnsupportedMedia, hookimpl
 
@@ -64,7 +65,9 @@ def mediacore_extract_metadata(path: str, category: MediaCategory) -> dict[str, 
     }
 
 
-def _parse(path: str) -> MediaInfo:
+def _parse(path: str) -> Any:
+    from pymediainfo import MediaInfo
+
     try:
         path.encode("utf-8")
     except UnicodeEncodeError:  # libmediainfo opens names as UTF-8; hand it the open file instead

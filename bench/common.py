@@ -1,0 +1,181 @@
+"""Shared pieces of the benchmarks: timing, servers on loopback, library fixtures, the report."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+TOKEN = "bench-token"
+
+
+@dataclass
+class Figure:
+    """One measured figure, with the baseline measured in the same run and the target."""
+
+    name: str
+    value: float
+    unit: str
+    baseline: float | None = None
+    baseline_name: str = ""
+    target: str = ""
+    holds: bool | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float | None:
+        return self.value / self.baseline if self.baseline else None
+
+    def line(self) -> str:
+        ratio = (
+            f"  = {self.ratio:.2f}x {self.baseline_name} ({self.baseline:.4g} {self.unit})"
+            if self.ratio
+            else ""
+        )
+        verdict = "" if self.holds is None else ("  [target holds]" if self.holds else "  [TARGET MISSED]")
+        return f"{self.name:<46} {self.value:>10.4g} {self.unit}{ratio}  target: {self.target}{verdict}"
+
+
+def timed(function: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = function()
+    return time.perf_counter() - start, result
+
+
+def best_of(runs: int, function: Callable[[], Any]) -> float:
+    return min(timed(function)[0] for _ in range(runs))
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def write_config(base: Path, categories: dict[str, dict[str, Any]]) -> Path:
+    path = base / "watch_media_dirs.yml"
+    path.write_text(yaml.safe_dump({"version": 2, "categories": categories}), encoding="utf-8")
+    return path
+
+
+def environment(base: Path, config: Path, database_url: str | None = None, **extra: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "MEDIACORE_CONFIG": str(config),
+        "MEDIACORE_DATA_DIR": str(base / "data"),
+        "MEDIACORE_LOG_DIR": str(base / "logs"),
+        "MEDIACORE_API_TOKEN": TOKEN,
+        **extra,
+    }
+    if database_url:
+        env["MEDIACORE_DATABASE_URL"] = database_url
+    return env
+
+
+@contextmanager
+def api_server(
+    env: dict[str, str], log: Path, *, workers: int = 2, threads: int = 8
+) -> Iterator[tuple[str, int]]:
+    """`mediacore serve` on a free port; yields (base URL, master pid)."""
+    port = free_port()
+    with open(log, "w") as handle:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "mediacore",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+            ],
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("server did not start:\n" + log.read_text())
+        time.sleep(0.2)
+    try:
+        yield base, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+def peak_rss_mib(pid: int) -> float:
+    """VmHWM: the most resident memory the process ever had."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def machine() -> dict[str, Any]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = int(Path("/proc/meminfo").read_text().split()[1]) // 1024
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_mib": memory,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def write_report(figures: list[Figure], path: Path, quick: bool) -> None:
+    report = {
+        "quick": quick,
+        "machine": machine(),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "figures": [{**asdict(figure), "ratio": figure.ratio} for figure in figures],
+    }
+    path.write_text(json.dumps(report, indent=2), encoding="utf-8")

@@ -1,0 +1,121 @@
+"""1. Incremental rescan of an unchanged library vs a bare scandir+stat walk of the same tree."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from common import Figure, best_of, environment, timed, write_config
+from library import audio_names, populate, sources, video_names
+
+_opened: list[str] = []
+_watched: list[str] = []
+
+
+def _audit(event: str, args: tuple) -> None:
+    if (
+        event == "open"
+        and _watched
+        and isinstance(args[0], (str, bytes))
+        and os.fsdecode(args[0]).startswith(_watched[0])
+    ):
+        _opened.append(os.fsdecode(args[0]))
+
+
+def bare_walk(root: str) -> int:
+    count = 0
+    pending = [root]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                else:
+                    entry.stat()
+                    count += 1
+    return count
+
+
+def prime(config_path: Path) -> None:
+    """Rows as a scan leaves them, written without reading metadata (that is the cold-scan bench)."""
+    from mediacore.bootstrap import open_library
+    from mediacore.extract import row_fields
+    from mediacore.models import METADATA_COLUMNS, MediaItem, database, utcnow
+    from mediacore.scanner import EnhancedMediaScanner
+
+    config, _ = open_library(config_path)
+    now = utcnow()
+    with database.connection_context():
+        for category in config.categories.values():
+            rows = []
+            for entry in EnhancedMediaScanner(category.root_path, category.extensions).walk():
+                row = dict.fromkeys(METADATA_COLUMNS) | row_fields(entry, category, None)
+                rows.append({**row, "created_at": now, "updated_at": now})
+            with database.atomic():
+                for start in range(0, len(rows), 500):
+                    MediaItem.insert_many(rows[start : start + 500]).on_conflict_ignore().execute()
+
+
+def run(work: Path, files: int) -> list[Figure]:
+    tree = work / "tree"
+    source = sources(work / "sources")
+    video_count = files * 7 // 10
+    populate(tree / "Video", video_names(video_count), source["video"], source["video2"])
+    populate(tree / "Music", audio_names(files - video_count), source["audio"], source["audio2"])
+    config = write_config(
+        work,
+        {
+            "video": {"root_path": str(tree / "Video"), "media_type": "video", "extensions": ["mp4", "mkv"]},
+            "music": {"root_path": str(tree / "Music"), "media_type": "audio", "extensions": ["mp3", "flac"]},
+        },
+    )
+    env = environment(work, config)
+    os.environ.update(
+        {key: env[key] for key in ("MEDIACORE_CONFIG", "MEDIACORE_DATA_DIR", "MEDIACORE_LOG_DIR")}
+    )
+    prime(config)
+
+    walk = best_of(3, lambda: bare_walk(str(tree)))
+    command = [sys.executable, "-m", "mediacore", "scan", "--json"]
+    cli = best_of(3, lambda: subprocess.run(command, env=env, check=True, capture_output=True))
+
+    from mediacore.config import load_media_config
+    from mediacore.maintenance import ScanOptions, run_maintenance_scan
+
+    loaded = load_media_config(config)
+    sys.addaudithook(_audit)
+    _watched.append(str(tree))
+    in_process, summary = timed(lambda: run_maintenance_scan(loaded, ScanOptions()))
+    _watched.clear()
+    unchanged = summary.totals["unchanged"]
+    assert unchanged == files, f"expected {files} unchanged, got {summary.totals}"
+    return [
+        Figure(
+            f"rescan {files} unchanged files (mediacore scan)",
+            cli,
+            "s",
+            walk,
+            "bare scandir+stat walk",
+            "<= 2x the bare walk",
+            cli <= 2 * walk,
+            {"in_process_s": in_process, "files": files},
+        ),
+        Figure(
+            "files opened during the rescan",
+            len(_opened),
+            "opens",
+            target="0",
+            holds=not _opened,
+            details={"first": _opened[:5]},
+        ),
+        Figure(
+            f"rescan {files} unchanged files (in process)",
+            in_process,
+            "s",
+            walk,
+            "bare scandir+stat walk",
+            "(context: without interpreter start-up)",
+        ),
+    ]

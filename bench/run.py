@@ -1,0 +1,59 @@
+"""Run the benchmarks: ``python bench/run.py [--quick] [--only NAME ...] [--report PATH]``.
+
+Each figure is printed as a ratio against a baseline measured in the same run on the same
+machine; the JSON report holds every figure and the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from common import Figure, write_report
+
+SIZES = {
+    "full": {"rescan": 100_000, "cold": 2_000, "listing": 100_000, "stream": 1024**3, "upload": 2 * 1024**3},
+    "quick": {
+        "rescan": 10_000,
+        "cold": 200,
+        "listing": 10_000,
+        "stream": 64 * 1024**2,
+        "upload": 128 * 1024**2,
+    },
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--only", nargs="*", choices=list(SIZES["full"]), help="run only these")
+    parser.add_argument("--report", type=Path, default=Path(__file__).parent / "report.json")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    arguments = parser.parse_args()
+    sizes = SIZES["quick" if arguments.quick else "full"]
+    chosen = arguments.only or list(sizes)
+    work = Path(tempfile.mkdtemp(prefix="mediacore-bench-", dir=Path(__file__).parent.parent))
+    figures: list[Figure] = []
+    try:
+        for name in chosen:
+            module = __import__(name if name != "cold" else "cold_scan")
+            print(f"== {name} ({sizes[name]:,})", flush=True)
+            part = module.run(work / name, sizes[name])
+            for figure in part:
+                print(figure.line(), flush=True)
+            figures += part
+    finally:
+        write_report(figures, arguments.report, arguments.quick)
+        if not arguments.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    print(f"report: {arguments.report}")
+    return 0 if all(figure.holds is not False for figure in figures) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

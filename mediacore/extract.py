@@ -1,16 +1,18 @@
 """Metadata extraction: one code path for scans and uploads.
 
 Every ``mediacore_extract_metadata`` implementation runs for every file, each isolated from
-the others' errors; the files of a scan are extracted in a pool of worker threads (the heavy
-parsers, libmediainfo and libav, release the GIL).
+the others' errors; the files of a scan are extracted in parallel (see :func:`_executor`).
 """
 
 from __future__ import annotations
 
 import mimetypes
+import multiprocessing
 import os
+import threading
+from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,18 +66,31 @@ def extract_many(
         for entry in entries:
             yield entry, extract_metadata(entry.path, category)
         return
-
-    def read(entry: FileEntry) -> Extraction:
-        return extract_metadata(entry.path, category)
-
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mediacore-extract") as pool:
-        batch: list[FileEntry] = []
+    with _executor(workers) as pool:
+        window: deque[tuple[FileEntry, Future[Extraction]]] = deque()
         for entry in entries:
-            batch.append(entry)
-            if len(batch) >= workers * 4:
-                yield from zip(batch, pool.map(read, batch), strict=True)
-                batch = []
-        yield from zip(batch, pool.map(read, batch), strict=True)
+            window.append((entry, pool.submit(extract_metadata, entry.path, category)))
+            if len(window) >= workers * 4:
+                done, future = window.popleft()
+                yield done, future.result()
+        while window:
+            done, future = window.popleft()
+            yield done, future.result()
+
+
+def _executor(workers: int) -> Executor:
+    """Processes where forking is safe, threads elsewhere.
+
+    guessit and mutagen are pure Python, so threads share one core; processes use them all.
+    But ``fork`` copies only the calling thread, which is safe only when it is the sole thread
+    (the command line). A server, with its request threads, extracts in threads.
+    """
+    if hasattr(os, "fork") and threading.active_count() == 1:
+        cores = os.cpu_count() or 1
+        return ProcessPoolExecutor(
+            max_workers=min(workers, cores), mp_context=multiprocessing.get_context("fork")
+        )
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mediacore-extract")
 
 
 def file_fields(entry: FileEntry, category: MediaCategory) -> dict[str, Any]:

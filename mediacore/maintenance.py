@@ -163,7 +163,7 @@ class _CategoryScan:
     def run(self) -> CategorySummary:
         scanner = EnhancedMediaScanner(self.category.root_path, self.category.extensions)
         try:
-            entries = sorted(scanner.walk(), key=lambda entry: entry.path)
+            entries = list(scanner.walk())
         except RootUnavailable as exc:
             self.summary.root_exists = False
             self.summary.notes.append(f"{exc}; nothing was marked missing")
@@ -173,6 +173,8 @@ class _CategoryScan:
             self.summary.errors.append({"path": problem.path, "error": f"cannot read: {problem.error}"})
 
         self.summary.files_found = len(entries)
+        if self.options.limit:  # the same files each time: a limited scan picks in path order
+            entries.sort()
         processed = entries[: self.options.limit] if self.options.limit else entries
         self.summary.limited = len(processed) < len(entries)
         self.summary.files_scanned = len(processed)

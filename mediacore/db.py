@@ -20,7 +20,10 @@ from .models import MediaItem, SystemSetting, database, get_setting, set_setting
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_SCHEMES = ("sqlite", "postgres", "postgresql", "postgresql+pool", "postgres+pool")
+SUPPORTED_SCHEMES = ("sqlite", "sqlite+pool", "postgres", "postgresql", "postgresql+pool", "postgres+pool")
+#: Connections are pooled: a request reuses one instead of opening (and, on PostgreSQL, forking
+#: a server process) every time.
+POOL_OPTIONS = {"max_connections": 64, "stale_timeout": 300}
 SQLITE_PRAGMAS = {"journal_mode": "wal", "busy_timeout": 30_000, "synchronous": "normal", "foreign_keys": 1}
 
 
@@ -39,11 +42,23 @@ def _listing_indexes(db: Database, migrator: SchemaMigrator) -> None:
         db.execute_sql(f"CREATE INDEX IF NOT EXISTS {name} ON media_items ({columns})")
 
 
+def _year_indexes(db: Database, migrator: SchemaMigrator) -> None:
+    """Year is the other common sort (newest films first), within a category.
+
+    Not a (status, year) index: SQLite would then walk it for every ``status = 'available'``
+    filter, visiting rows in year order (random on disk) instead of scanning them in order.
+    """
+    db.execute_sql(
+        "CREATE INDEX IF NOT EXISTS media_items_category_status_year ON media_items (category, status, year, id)"
+    )
+
+
 #: Ordered migrations: (version, function). Add new ones at the end; never edit an applied one.
 #: Use ``playhouse.migrate`` operations through ``migrator`` for column changes.
 MIGRATIONS: list[tuple[int, Callable[[Database, SchemaMigrator], None]]] = [
     (1, _initial_schema),
     (2, _listing_indexes),
+    (3, _year_indexes),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -60,11 +75,15 @@ def open_database(url: str | None = None, *, migrate: bool = True) -> Database:
         raise DatabaseUnavailable(
             f"cannot open database {shown}: unsupported scheme {scheme!r}; use sqlite:///path or postgresql://..."
         )
+    pooled = url if "+pool:" in url else url.replace(":", "+pool:", 1)
     try:
-        if url.startswith("sqlite:"):
-            db = connect_url(url, pragmas=SQLITE_PRAGMAS, timeout=30)
+        if scheme.startswith("sqlite"):
+            # A pooled connection moves between threads (one request at a time): allowed explicitly.
+            db = connect_url(
+                pooled, pragmas=SQLITE_PRAGMAS, timeout=30, check_same_thread=False, **POOL_OPTIONS
+            )
         else:
-            db = connect_url(url)
+            db = connect_url(pooled, **POOL_OPTIONS)
     except Exception as exc:
         raise DatabaseUnavailable(f"cannot open database {shown}: {exc}") from None
     database.initialize(db)
@@ -79,7 +98,15 @@ def open_database(url: str | None = None, *, migrate: bool = True) -> Database:
     finally:
         if not db.is_closed():
             db.close()
+        release_connections(db)  # nothing pooled survives into forked server workers
     return db
+
+
+def release_connections(db: Database) -> None:
+    """Close every pooled connection (before a fork, at shutdown, between tests)."""
+    close_all = getattr(db, "close_all", None)
+    if close_all is not None:
+        close_all()
 
 
 def migrate_schema(db: Database) -> int:

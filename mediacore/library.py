@@ -11,7 +11,7 @@ from peewee import fn
 
 from .config import MediaConfig
 from .errors import InvalidOption, NotFound
-from .models import STATUSES, MediaItem, get_setting, utcnow
+from .models import STATUSES, MediaItem, get_setting, item_dict, utcnow
 from .scanner import fs_path
 
 MAX_PER_PAGE = 500
@@ -55,7 +55,7 @@ class ListQuery:
 
 @dataclass(frozen=True)
 class Page:
-    items: list[MediaItem]
+    items: list[dict[str, Any]]  # as :func:`mediacore.models.item_dict` shapes them
     page: int
     per_page: int
     total: int
@@ -92,8 +92,8 @@ def list_items(config: MediaConfig, query: ListQuery) -> Page:
     descending = query.sort.startswith("-")
     order = field.desc(nulls="LAST") if descending else field.asc(nulls="LAST")
     tie = MediaItem.id.desc() if descending else MediaItem.id.asc()
-    items = list(select.order_by(order, tie).paginate(query.page, query.per_page))
-    return Page(items, query.page, query.per_page, total)
+    rows: Any = select.order_by(order, tie).paginate(query.page, query.per_page).dicts()
+    return Page([item_dict(row) for row in rows], query.page, query.per_page, total)
 
 
 def get_item(item_id: int, *, include_deleted: bool = False) -> MediaItem:

@@ -38,7 +38,7 @@ def scan_lock(db: Database) -> Iterator[None]:
 @contextmanager
 def _advisory_lock(db: PostgresqlDatabase) -> Iterator[None]:
     # A session of its own: the scan's connection commits and may be reopened meanwhile.
-    session = type(db)(db.database, **db.connect_params)
+    session = PostgresqlDatabase(db.database, **db.connect_params)  # never pooled: closing must end it
     session.connect()
     try:
         held = session.execute_sql("SELECT pg_try_advisory_lock(%s)", (_ADVISORY_KEY,)).fetchone()[0]

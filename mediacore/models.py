@@ -96,13 +96,21 @@ class MediaItem(BaseModel):
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """Every column, timestamps as ISO-8601 UTC, ``metadata`` as an object."""
-        data: dict[str, Any] = {}
-        for name in self._meta.sorted_field_names:
-            value = getattr(self, name)
-            data[name] = isoformat(value) if isinstance(value, datetime) else value
-        data["metadata"] = data.get("metadata") or {}
-        return data
+        return item_dict(self.__data__)
+
+
+ITEM_FIELDS: tuple[str, ...] = tuple(MediaItem._meta.sorted_field_names)
+
+
+def item_dict(row: dict[str, Any]) -> dict[str, Any]:
+    """An item as the API and the hooks see it: every column, timestamps as ISO-8601 UTC,
+    ``metadata`` as an object. Takes a model's data or a row from a ``.dicts()`` query."""
+    data = {name: row.get(name) for name in ITEM_FIELDS}
+    for name in ("created_at", "updated_at", "last_seen_at", "missing_since"):
+        value = data[name]
+        data[name] = isoformat(value) if isinstance(value, datetime) else value
+    data["metadata"] = data["metadata"] or {}
+    return data
 
 
 class SystemSetting(BaseModel):

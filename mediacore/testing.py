@@ -263,10 +263,12 @@ def media_library(
     library.write_config()
     _reset_database(url)
     yield library
+    from .db import release_connections
     from .models import database
 
     if not database.is_closed():
         database.close()
+    release_connections(database.obj)
 
 
 @pytest.fixture

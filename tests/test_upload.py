@@ -6,6 +6,7 @@ import os
 import pytest
 
 from mediacore import hookimpl
+from mediacore.db import is_sqlite
 from mediacore.models import database
 from mediacore.testing import TEST_TOKEN
 
@@ -222,7 +223,7 @@ def test_plugin_failure_after_save_rolls_back_file_and_row(
 
 def test_database_failure_after_save_rolls_back_file_and_row(media_library, mediacore_client, sample_video):
     with database.connection_context():
-        if database.obj.__class__.__name__.startswith("Sqlite"):
+        if is_sqlite(database.obj):
             database.execute_sql(
                 "CREATE TRIGGER refuse BEFORE INSERT ON media_items "
                 "BEGIN SELECT RAISE(ABORT, 'disk says no'); END"

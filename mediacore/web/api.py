@@ -6,7 +6,7 @@ import mimetypes
 import os
 from typing import Any, overload
 
-from flask import Blueprint, Response, current_app, jsonify, request, send_file, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, send_file
 from werkzeug.http import parse_options_header
 
 from ..config import MediaConfig
@@ -14,7 +14,7 @@ from ..errors import MediacoreError, NotFound, UnknownCategory
 from ..ingestion import UploadDetails, check_extension, ingest_upload, safe_filename
 from ..library import ListQuery, category_counts, delete_item, get_item, library_stats, list_items
 from ..maintenance import ScanOptions, run_maintenance_scan
-from ..models import MediaItem, database
+from ..models import database
 from ..posters import poster_for
 from ..scanner import fs_path
 from .auth import check_token, require_token
@@ -69,10 +69,12 @@ def bool_arg(name: str) -> bool:
     raise bad_parameter(name, f"expected true or false, got {raw!r}")
 
 
-def serialize(item: MediaItem) -> dict[str, Any]:
-    data = item.to_dict()
-    data["stream_url"] = url_for("api.stream", item_id=item.id)
-    data["poster_url"] = url_for("api.poster", item_id=item.id)
+def with_urls(data: dict[str, Any]) -> dict[str, Any]:
+    """Add ``stream_url`` and ``poster_url`` (built by hand: ``url_for`` per item is the
+    listing's largest cost after the query)."""
+    base = f"{request.script_root}{api.url_prefix}/media/{data['id']}"
+    data["stream_url"] = f"{base}/stream"
+    data["poster_url"] = f"{base}/poster"
     return data
 
 
@@ -107,7 +109,7 @@ def list_media() -> Response:
     page = list_items(media_config(), query)
     return jsonify(
         {
-            "items": [serialize(item) for item in page.items],
+            "items": [with_urls(item) for item in page.items],
             "page": page.page,
             "per_page": page.per_page,
             "total": page.total,
@@ -129,7 +131,7 @@ def scan_info() -> Response:
 
 @api.get("/media/<int:item_id>")
 def detail(item_id: int) -> Response:
-    return jsonify(serialize(get_item(item_id)))
+    return jsonify(with_urls(get_item(item_id).to_dict()))
 
 
 @api.delete("/media/<int:item_id>")
@@ -225,10 +227,7 @@ def upload() -> tuple[Response, int]:
         description=fields.get("description") or None,
         uploaded_by=fields.get("uploaded_by") or fields.get("uploader") or fields.get("user") or None,
     )
-    item = ingest_upload(config, key, temporary, details)
-    item["stream_url"] = url_for("api.stream", item_id=item["id"])
-    item["poster_url"] = url_for("api.poster", item_id=item["id"])
-    return jsonify(item), 201
+    return jsonify(with_urls(ingest_upload(config, key, temporary, details))), 201
 
 
 @api.post("/admin/media/maintenance-scan")

@@ -7,6 +7,7 @@ machine; the JSON report holds every figure and the machine.
 from __future__ import annotations
 
 import argparse
+import importlib
 import shutil
 import sys
 import tempfile
@@ -16,6 +17,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from common import Figure, write_report
 
+MODULES = {
+    "rescan": "rescan",
+    "cold": "cold_scan",
+    "listing": "listing",
+    "stream": "streaming",
+    "upload": "upload",
+}
 SIZES = {
     "full": {"rescan": 100_000, "cold": 2_000, "listing": 100_000, "stream": 1024**3, "upload": 2 * 1024**3},
     "quick": {
@@ -41,7 +49,7 @@ def main() -> int:
     figures: list[Figure] = []
     try:
         for name in chosen:
-            module = __import__(name if name != "cold" else "cold_scan")
+            module = importlib.import_module(MODULES[name])
             print(f"== {name} ({sizes[name]:,})", flush=True)
             part = module.run(work / name, sizes[name])
             for figure in part:

@@ -48,9 +48,8 @@ def _year_indexes(db: Database, migrator: SchemaMigrator) -> None:
     Not a (status, year) index: SQLite would then walk it for every ``status = 'available'``
     filter, visiting rows in year order (random on disk) instead of scanning them in order.
     """
-    db.execute_sql(
-        "CREATE INDEX IF NOT EXISTS media_items_category_status_year ON media_items (category, status, year, id)"
-    )
+    columns = "category, status, year, id"
+    db.execute_sql(f"CREATE INDEX IF NOT EXISTS media_items_category_status_year ON media_items ({columns})")
 
 
 #: Ordered migrations: (version, function). Add new ones at the end; never edit an applied one.

@@ -8,6 +8,7 @@ from typing import Any, overload
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_file
 from werkzeug.http import parse_options_header
+from werkzeug.wsgi import FileWrapper
 
 from ..config import MediaConfig
 from ..errors import MediacoreError, NotFound, UnknownCategory
@@ -26,6 +27,13 @@ api = Blueprint("api", __name__, url_prefix="/api/v1")
 
 POSTER_MAX_AGE = 24 * 3600
 UPLOAD_OVERHEAD = 64 * 1024  # multipart headers and boundaries around the file
+
+
+class SeekableFileWrapper(FileWrapper):
+    """werkzeug's file wrapper (it seeks to a range's start), reading 256 KiB at a time."""
+
+    def __init__(self, file: Any, buffer_size: int = 8192) -> None:
+        super().__init__(file, max(buffer_size, 256 * 1024))
 
 
 def media_config() -> MediaConfig:
@@ -151,6 +159,11 @@ def stream(item_id: int) -> Response:
     if category is None or not category.contains(path):
         raise NotFound(f"media item {item_id} is not under a configured root")
     mimetype = item.mime_type or mimetypes.guess_type(item.filename)[0] or "application/octet-stream"
+    if "Range" in request.headers:
+        # A whole file goes out through the server's file wrapper (sendfile, zero-copy); for a
+        # range werkzeug must seek, which gunicorn's wrapper cannot: with it, werkzeug would read
+        # and drop every byte before the range. Its own wrapper seeks.
+        request.environ["wsgi.file_wrapper"] = SeekableFileWrapper
     response = send_file(
         path,
         mimetype=mimetype,
@@ -206,7 +219,7 @@ def upload() -> tuple[Response, int]:
         return category.key, category.root_path
 
     received = receive_upload(
-        request.stream, options["boundary"].encode(), choose_folder=choose_folder, max_bytes=max_bytes
+        request.stream, request.headers["Content-Type"], choose_folder=choose_folder, max_bytes=max_bytes
     )
     if received.too_large:
         raise too_large

@@ -1,6 +1,8 @@
 """Streaming a multipart upload straight into a category folder: never the whole file in
-memory, never a copy in /tmp. The bytes land under a hidden temporary name in the folder
-of the category named before the file part (or the default category), then ingestion renames.
+memory, never a copy in /tmp. The bytes land under a hidden temporary name in the folder of
+the category named before the file part (or the default category); ingestion renames them.
+
+Parsing is ``streaming-form-data``'s compiled parser: it keeps up with the disk.
 """
 
 from __future__ import annotations
@@ -12,16 +14,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
+from streaming_form_data import StreamingFormDataParser
+from streaming_form_data.targets import BaseTarget, ValueTarget
+from streaming_form_data.validators import MaxSizeValidator, ValidationError
+from werkzeug.http import parse_options_header
 
 from ..ingestion import temporary_path
 from .errors import ApiError
 
 CHUNK = 1024 * 1024
 MAX_FIELD_BYTES = 64 * 1024
+TEXT_FIELDS = ("category", "title", "description", "uploaded_by", "uploader", "user")
 #: How much of an oversized body is read and thrown away so that the client, still sending,
 #: reliably receives the 413 instead of a reset connection.
 DRAIN_LIMIT = 64 * 1024 * 1024
+
+FolderChooser = Callable[[dict[str, str], str], tuple[str, Path]]
 
 
 @dataclass
@@ -39,6 +47,53 @@ class ReceivedUpload:
         self.temporary = None
 
 
+class _FileTarget(BaseTarget):
+    """The ``file`` part: its folder is chosen when it starts, its bytes go straight to disk."""
+
+    def __init__(
+        self, upload: ReceivedUpload, values: dict[str, ValueTarget], choose: FolderChooser, max_bytes: int
+    ) -> None:
+        super().__init__()
+        self.upload, self.values, self.choose, self.max_bytes = upload, values, choose, max_bytes
+        self.handle: IO[bytes] | None = None
+        self.rejection: ApiError | None = None
+
+    def on_start(self) -> None:
+        if self.upload.filename is not None:  # a second part named "file": ignored
+            return
+        self.upload.filename = self.multipart_filename or ""
+        try:
+            self.upload.folder_category, folder = self.choose(text_fields(self.values), self.upload.filename)
+        except ApiError as error:
+            self.rejection = error
+            return
+        self.upload.temporary = temporary_path(folder)
+        self.handle = open(self.upload.temporary, "xb")  # noqa: SIM115 - closed in on_finish or close()
+
+    def on_data_received(self, chunk: bytes) -> None:
+        if self.handle is None:
+            return
+        self.upload.size += len(chunk)
+        if self.upload.size > self.max_bytes:
+            self.upload.too_large = True
+            self.close()
+            self.upload.discard()
+        else:
+            self.handle.write(chunk)
+
+    def on_finish(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+
+def text_fields(values: dict[str, ValueTarget]) -> dict[str, str]:
+    return {name: target.value.decode("utf-8", "replace") for name, target in values.items() if target.value}
+
+
 def drain(stream: IO[bytes], limit: int = DRAIN_LIMIT) -> None:
     remaining = limit
     while remaining > 0:
@@ -49,82 +104,46 @@ def drain(stream: IO[bytes], limit: int = DRAIN_LIMIT) -> None:
 
 
 def receive_upload(
-    stream: IO[bytes],
-    boundary: bytes,
-    *,
-    choose_folder: Callable[[dict[str, str], str], tuple[str, Path]],
-    max_bytes: int,
+    stream: IO[bytes], content_type: str, *, choose_folder: FolderChooser, max_bytes: int
 ) -> ReceivedUpload:
-    """Parse the body; the part named ``file`` goes to disk, other parts become text fields.
+    """Parse the body; the part named ``file`` goes to disk, the known text fields are kept.
 
     ``choose_folder(fields_so_far, filename)`` names the category and folder for the file; it
     may raise ApiError to reject the upload before any byte is written.
     """
     upload = ReceivedUpload()
-    decoder = MultipartDecoder(
-        boundary
-    )  # its size cap counts buffered file bytes too: fields are capped below
-    target: IO[bytes] | None = None
-    current: str | None = None  # "field:<name>", "file" or "skip"
-    buffer = bytearray()
-    rejection: ApiError | None = None
+    parser = StreamingFormDataParser(headers={"Content-Type": content_type})
+    values = {name: ValueTarget(validator=MaxSizeValidator(MAX_FIELD_BYTES)) for name in TEXT_FIELDS}
+    for name, target in values.items():
+        parser.register(name, target)
+    target = _FileTarget(upload, values, choose_folder, max_bytes)
+    parser.register("file", target)
+    closing = b"--" + parse_options_header(content_type)[1].get("boundary", "").encode() + b"--"
+    tail = b""
     try:
-        finished = False
-        while not finished:
-            chunk = stream.read(CHUNK)
-            decoder.receive_data(chunk or None)
-            while True:
-                event = decoder.next_event()
-                if isinstance(event, NeedData):
-                    break
-                if isinstance(event, Epilogue):
-                    finished = True
-                    break
-                if isinstance(event, Field):
-                    current, buffer = f"field:{event.name}", bytearray()
-                elif isinstance(event, File):
-                    if event.name != "file" or upload.filename is not None:
-                        current = "skip"
-                        continue
-                    current = "file"
-                    upload.filename = event.filename or ""
-                    try:
-                        upload.folder_category, folder = choose_folder(upload.fields, upload.filename)
-                    except ApiError as error:
-                        rejection, current = error, "skip"
-                        continue
-                    upload.temporary = temporary_path(folder)
-                    target = open(upload.temporary, "xb")  # noqa: SIM115 - closed below
-                elif isinstance(event, Data):
-                    if current == "file" and target is not None:
-                        upload.size += len(event.data)
-                        if upload.size > max_bytes:
-                            upload.too_large = True
-                            target.close()
-                            target = None
-                            upload.discard()
-                        else:
-                            target.write(event.data)
-                    elif current and current.startswith("field:"):
-                        buffer += event.data
-                        if len(buffer) > MAX_FIELD_BYTES:
-                            raise ApiError(400, "invalid_parameter", f"{current[6:]}: field is too long")
-                        if not event.more_data:
-                            upload.fields[current[6:]] = buffer.decode("utf-8", "replace")
-            if not chunk and not finished:
-                raise ApiError(400, "invalid_upload", "the multipart body ended before its closing boundary")
-    except ValueError as exc:  # werkzeug's parser on a malformed body
+        while chunk := stream.read(CHUNK):
+            parser.data_received(chunk)
+            tail = (tail + chunk[-len(closing) - 4 :])[-len(closing) - 4 :]
+    except ValidationError:
         upload.discard()
-        raise ApiError(400, "invalid_upload", f"malformed multipart body: {exc}") from None
-    except BaseException:
+        raise ApiError(
+            400, "invalid_parameter", f"a text field is longer than {MAX_FIELD_BYTES} bytes"
+        ) from None
+    except ApiError:
         upload.discard()
         raise
-    finally:
-        if target is not None:
-            target.close()
-    if rejection is not None:
+    except Exception as exc:  # the parser's errors on a malformed body
         upload.discard()
-        raise rejection
+        raise ApiError(400, "invalid_upload", f"malformed multipart body: {exc}") from None
+    finally:
+        target.close()
+    if target.rejection is not None:
+        upload.discard()
+        raise target.rejection
+    if closing not in tail:
+        upload.discard()
+        raise ApiError(400, "invalid_upload", "the multipart body ended before its closing boundary")
+    upload.fields = text_fields(values)
     return upload
 
 

@@ -39,10 +39,21 @@ def docs(session: nox.Session) -> None:
 
 
 @nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks with ratios against same-run baselines (`nox -s bench -- --quick` for a smoke run).
+
+    Streaming is compared with nginx (`apt-get install nginx-light`); listing also runs on
+    PostgreSQL when 127.0.0.1:5432 answers.
+    """
+    install(session)
+    session.run("python", "bench/run.py", *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff>=0.5")
-    session.run("ruff", "check", "mediacore", "plugins", "tests", "noxfile.py")
-    session.run("ruff", "format", "--check", "mediacore", "plugins", "tests", "noxfile.py")
+    session.run("ruff", "check", "mediacore", "plugins", "tests", "bench", "noxfile.py")
+    session.run("ruff", "format", "--check", "mediacore", "plugins", "tests", "bench", "noxfile.py")
 
 
 @nox.session

@@ -6,23 +6,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from common import Figure, median, timed, write_config
-from library import audio_names, populate, sources, video_names
+from common import Figure, median, timed
+from library import build
 
 
 def run(work: Path, files: int) -> list[Figure]:
-    source = sources(work / "sources")
-    tree = work / "tree"
-    video_count = files * 6 // 10
-    populate(tree / "Video", video_names(video_count), source["video"], source["video2"])
-    populate(tree / "Music", audio_names(files - video_count), source["audio"], source["audio2"])
-    config_path = write_config(
-        work,
-        {
-            "video": {"root_path": str(tree / "Video"), "media_type": "video", "extensions": ["mp4", "mkv"]},
-            "music": {"root_path": str(tree / "Music"), "media_type": "audio", "extensions": ["mp3", "flac"]},
-        },
-    )
+    _, config_path = build(work, files, video_share=0.6)
 
     from mediacore.bootstrap import open_library
     from mediacore.extract import extract_metadata

@@ -70,3 +70,22 @@ def populate(root: Path, names: list[str], source: Path, alternate: Path) -> Non
             shutil.copyfile(original, copy)
             current[original] = copy
         os.link(current[original], target)
+
+
+def build(work: Path, files: int, video_share: float) -> tuple[Path, Path]:
+    """A tree of ``files`` real media files (video and music) and a config for it: (tree, config)."""
+    from common import write_config
+
+    source = sources(work / "sources")
+    tree = work / "tree"
+    video_count = int(files * video_share)
+    populate(tree / "Video", video_names(video_count), source["video"], source["video2"])
+    populate(tree / "Music", audio_names(files - video_count), source["audio"], source["audio2"])
+    config = write_config(
+        work,
+        {
+            "video": {"root_path": str(tree / "Video"), "media_type": "video", "extensions": ["mp4", "mkv"]},
+            "music": {"root_path": str(tree / "Music"), "media_type": "audio", "extensions": ["mp3", "flac"]},
+        },
+    )
+    return tree, config

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from common import Figure, api_server, environment, median, percentile, write_config
 
+from mediacore.testing import ensure_postgres_database
+
 CONCURRENCY = 8
 POSTGRES_URL = os.environ.get(
     "MEDIACORE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/mediacore_bench"
@@ -61,24 +63,12 @@ def fill(database_url: str, rows: int, config_path: Path) -> None:
             MediaItem.insert_many(batch).execute()
 
 
-def ensure_postgres_database(url: str) -> bool:
+def postgres_url() -> str | None:
+    """A database of its own on the PostgreSQL server, when one answers."""
     try:
-        import psycopg2
-    except ImportError:
-        return False
-    admin_url = url.rsplit("/", 1)[0] + "/test"
-    name = url.rsplit("/", 1)[1]
-    try:
-        connection = psycopg2.connect(admin_url, connect_timeout=3)
-    except psycopg2.OperationalError:
-        return False
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    connection.close()
-    return True
+        return ensure_postgres_database(POSTGRES_URL, "mediacore_bench")
+    except Exception:  # no driver, no server: the figures are SQLite's only
+        return None
 
 
 def run(work: Path, rows: int) -> list[Figure]:
@@ -98,8 +88,9 @@ def run(work: Path, rows: int) -> list[Figure]:
         "search q": "/api/v1/media?q=title%2012&per_page=50",
     }
     backends = [("sqlite", f"sqlite:///{work / 'listing.db'}")]
-    if ensure_postgres_database(POSTGRES_URL):
-        backends.append(("postgresql", POSTGRES_URL))
+    postgres = postgres_url()
+    if postgres:
+        backends.append(("postgresql", postgres))
     figures = []
     for backend, url in backends:
         os.environ["MEDIACORE_DATA_DIR"] = str(work / "data")

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common import Figure, best_of, environment, timed, write_config
-from library import audio_names, populate, sources, video_names
+from common import Figure, best_of, environment, timed
+from library import build
 
 _opened: list[str] = []
 _watched: list[str] = []
@@ -59,18 +59,7 @@ def prime(config_path: Path) -> None:
 
 
 def run(work: Path, files: int) -> list[Figure]:
-    tree = work / "tree"
-    source = sources(work / "sources")
-    video_count = files * 7 // 10
-    populate(tree / "Video", video_names(video_count), source["video"], source["video2"])
-    populate(tree / "Music", audio_names(files - video_count), source["audio"], source["audio2"])
-    config = write_config(
-        work,
-        {
-            "video": {"root_path": str(tree / "Video"), "media_type": "video", "extensions": ["mp4", "mkv"]},
-            "music": {"root_path": str(tree / "Music"), "media_type": "audio", "extensions": ["mp3", "flac"]},
-        },
-    )
+    tree, config = build(work, files, video_share=0.7)
     env = environment(work, config)
     os.environ.update(
         {key: env[key] for key in ("MEDIACORE_CONFIG", "MEDIACORE_DATA_DIR", "MEDIACORE_LOG_DIR")}

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from . import __version__
 from .config import read_disabled_plugins, resolve_config_path
 from .errors import ConfigError, DatabaseUnavailable, MediacoreError, ScanAlreadyRunning
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
@@ -188,13 +191,38 @@ def plugins(ctx: click.Context, show_all: bool, as_json: bool) -> None:
             click.echo(f"    problem: {problem}")
 
 
+def server_options(port: int, threads: int) -> Callable[[F], F]:
+    """The options both servers take: where to listen, how many processes and threads."""
+
+    def decorate(command: F) -> F:
+        for option in reversed(
+            [
+                click.option("--host", default="127.0.0.1", show_default=True),
+                click.option("--port", default=port, show_default=True, type=click.IntRange(1, 65535)),
+                click.option(
+                    "--workers",
+                    default=2,
+                    show_default=True,
+                    type=click.IntRange(min=1),
+                    help="Server processes.",
+                ),
+                click.option(
+                    "--threads",
+                    default=threads,
+                    show_default=True,
+                    type=click.IntRange(min=1),
+                    help="Threads per process.",
+                ),
+            ]
+        ):
+            command = option(command)
+        return command
+
+    return decorate
+
+
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1), help="Server processes.")
-@click.option(
-    "--threads", default=8, show_default=True, type=click.IntRange(min=1), help="Threads per process."
-)
+@server_options(port=8000, threads=8)
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int) -> None:
     """Serve the HTTP API with gunicorn."""
@@ -212,12 +240,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int) 
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1), help="Server processes.")
-@click.option(
-    "--threads", default=16, show_default=True, type=click.IntRange(min=1), help="Threads per process."
-)
+@server_options(port=8001, threads=16)
 def admin(host: str, port: int, workers: int, threads: int) -> None:
     """Serve the admin console; it reaches the API at FLASK_API_BASE_URL."""
     from .admin import create_admin_app

@@ -52,12 +52,70 @@ def _year_indexes(db: Database, migrator: SchemaMigrator) -> None:
     db.execute_sql(f"CREATE INDEX IF NOT EXISTS media_items_category_status_year ON media_items ({columns})")
 
 
+_SQLITE_COUNT_TRIGGERS = """
+CREATE TRIGGER IF NOT EXISTS media_counts_insert AFTER INSERT ON media_items BEGIN
+    INSERT OR IGNORE INTO media_counts (category, status, n) VALUES (NEW.category, NEW.status, 0);
+    UPDATE media_counts SET n = n + 1 WHERE category = NEW.category AND status = NEW.status;
+END;
+CREATE TRIGGER IF NOT EXISTS media_counts_delete AFTER DELETE ON media_items BEGIN
+    UPDATE media_counts SET n = n - 1 WHERE category = OLD.category AND status = OLD.status;
+END;
+CREATE TRIGGER IF NOT EXISTS media_counts_update AFTER UPDATE OF category, status ON media_items
+WHEN OLD.category IS NOT NEW.category OR OLD.status IS NOT NEW.status BEGIN
+    UPDATE media_counts SET n = n - 1 WHERE category = OLD.category AND status = OLD.status;
+    INSERT OR IGNORE INTO media_counts (category, status, n) VALUES (NEW.category, NEW.status, 0);
+    UPDATE media_counts SET n = n + 1 WHERE category = NEW.category AND status = NEW.status;
+END;
+"""
+
+_POSTGRES_COUNT_TRIGGER = """
+CREATE OR REPLACE FUNCTION media_counts_follow() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        UPDATE media_counts SET n = n - 1 WHERE category = OLD.category AND status = OLD.status;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO media_counts (category, status, n) VALUES (NEW.category, NEW.status, 1)
+        ON CONFLICT (category, status) DO UPDATE SET n = media_counts.n + 1;
+    END IF;
+    RETURN NULL;
+END $$ LANGUAGE plpgsql;
+DROP TRIGGER IF EXISTS media_counts_rows ON media_items;
+CREATE TRIGGER media_counts_rows AFTER INSERT OR DELETE ON media_items
+    FOR EACH ROW EXECUTE FUNCTION media_counts_follow();
+DROP TRIGGER IF EXISTS media_counts_moves ON media_items;
+CREATE TRIGGER media_counts_moves AFTER UPDATE OF category, status ON media_items FOR EACH ROW
+    WHEN (OLD.category IS DISTINCT FROM NEW.category OR OLD.status IS DISTINCT FROM NEW.status)
+    EXECUTE FUNCTION media_counts_follow();
+"""
+
+
+def _item_counts(db: Database, migrator: SchemaMigrator) -> None:
+    """Item counts per (category, status), kept by triggers whoever writes: a listing's total
+    without counting ~100,000 index entries per request."""
+    db.execute_sql(
+        "CREATE TABLE IF NOT EXISTS media_counts (category VARCHAR(64) NOT NULL, "
+        "status VARCHAR(16) NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (category, status))"
+    )
+    db.execute_sql("DELETE FROM media_counts")
+    db.execute_sql(
+        "INSERT INTO media_counts (category, status, n) "
+        "SELECT category, status, COUNT(*) FROM media_items GROUP BY category, status"
+    )
+    if is_sqlite(db):
+        for statement in _SQLITE_COUNT_TRIGGERS.split("END;")[:-1]:
+            db.execute_sql(statement + "END;")
+    else:
+        db.execute_sql(_POSTGRES_COUNT_TRIGGER)
+
+
 #: Ordered migrations: (version, function). Add new ones at the end; never edit an applied one.
 #: Use ``playhouse.migrate`` operations through ``migrator`` for column changes.
 MIGRATIONS: list[tuple[int, Callable[[Database, SchemaMigrator], None]]] = [
     (1, _initial_schema),
     (2, _listing_indexes),
     (3, _year_indexes),
+    (4, _item_counts),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -11,7 +11,7 @@ from peewee import fn
 
 from .config import MediaConfig
 from .errors import InvalidOption, NotFound
-from .models import STATUSES, MediaItem, get_setting, item_dict, utcnow
+from .models import STATUSES, MediaCount, MediaItem, get_setting, item_dict, utcnow
 from .scanner import fs_path
 
 MAX_PER_PAGE = 500
@@ -87,13 +87,27 @@ def list_items(config: MediaConfig, query: ListQuery) -> Page:
         for searched in SEARCH_FIELDS[1:]:
             condition = condition | searched.contains(query.q)
         select = select.where(condition)
-    total = select.count()
+    total = _stored_count(query) if _only_category_and_status(query) else select.count()
     field = SORT_FIELDS[query.sort.lstrip("-")]
     descending = query.sort.startswith("-")
     order = field.desc(nulls="LAST") if descending else field.asc(nulls="LAST")
     tie = MediaItem.id.desc() if descending else MediaItem.id.asc()
     rows: Any = select.order_by(order, tie).paginate(query.page, query.per_page).dicts()
     return Page([item_dict(row) for row in rows], query.page, query.per_page, total)
+
+
+def _only_category_and_status(query: ListQuery) -> bool:
+    return not (query.q or query.media_type or query.series) and query.year is None and query.season is None
+
+
+def _stored_count(query: ListQuery) -> int:
+    """The total from ``media_counts``, which triggers keep in step with ``media_items``."""
+    select = MediaCount.select(fn.COALESCE(fn.SUM(MediaCount.n), 0))
+    if query.status != "all":
+        select = select.where(MediaCount.status == query.status)
+    if query.category is not None:
+        select = select.where(MediaCount.category == query.category)
+    return int(select.scalar())
 
 
 def get_item(item_id: int, *, include_deleted: bool = False) -> MediaItem:

@@ -10,6 +10,7 @@ from peewee import (
     AutoField,
     BigIntegerField,
     CharField,
+    CompositeKey,
     DatabaseProxy,
     DateTimeField,
     DoubleField,
@@ -97,6 +98,18 @@ class MediaItem(BaseModel):
 
     def to_dict(self) -> dict[str, Any]:
         return item_dict(self.__data__)
+
+
+class MediaCount(BaseModel):
+    """Items per (category, status), maintained by database triggers (migration 4), never by code."""
+
+    category = CharField(max_length=64)
+    status = CharField(max_length=16)
+    n = BigIntegerField()
+
+    class Meta:
+        table_name = "media_counts"
+        primary_key = CompositeKey("category", "status")
 
 
 ITEM_FIELDS: tuple[str, ...] = tuple(MediaItem._meta.sorted_field_names)

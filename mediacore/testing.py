@@ -206,29 +206,33 @@ class MediaLibrary:
             return list(query)
 
 
-def _worker_database(url: str, worker: str) -> str:
-    """One PostgreSQL database per xdist worker, created on first use, so workers never collide."""
+def ensure_postgres_database(url: str, name: str) -> str:
+    """Create database ``name`` on the server of ``url`` (connecting to ``url`` itself) unless it
+    exists; returns the URL of the new database."""
     import psycopg2
 
-    parts = urlsplit(url)
-    name = f"{parts.path.lstrip('/') or 'test'}_{worker}"
-    connection = psycopg2.connect(url)
+    connection = psycopg2.connect(url, connect_timeout=5)
     connection.autocommit = True
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
         if cursor.fetchone() is None:
             cursor.execute(f'CREATE DATABASE "{name}"')
     connection.close()
-    return urlunsplit(parts._replace(path=f"/{name}"))
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """One PostgreSQL database per xdist worker, so workers never collide."""
+    return ensure_postgres_database(url, f"{urlsplit(url).path.lstrip('/') or 'test'}_{worker}")
 
 
 def _reset_database(url: str) -> None:
     from .db import open_database
-    from .models import MediaItem, SystemSetting, database
+    from .models import MediaCount, MediaItem, SystemSetting, database
 
     open_database(url, migrate=False)  # whatever state the last test left, even a future schema
     with database.connection_context():
-        database.obj.drop_tables([MediaItem, SystemSetting], safe=True)
+        database.obj.drop_tables([MediaItem, MediaCount, SystemSetting], safe=True)
     open_database(url)
 
 

@@ -35,9 +35,9 @@ def test_older_schema_is_migrated_in_order(media_library, monkeypatch):
         [(version, lambda d, m, f=fn, v=version: (applied.append(v), f(d, m))) for version, fn in original],
     )
     dbmodule.open_database(media_library.database_url)
-    assert applied == [2, 3]
+    assert applied == [2, 3, 4]
     with database.connection_context():
-        assert get_setting("schema_version") == 3 and "media_items_status_title" in index_names()
+        assert get_setting("schema_version") == 4 and "media_items_status_title" in index_names()
 
 
 def test_a_newer_schema_is_refused_clearly(media_library):
@@ -59,3 +59,44 @@ def test_a_newer_schema_is_refused_clearly(media_library):
 def test_unusable_urls_are_clear_errors(url):
     with pytest.raises(DatabaseUnavailable, match=r"cannot (open|use) database"):
         dbmodule.open_database(url)
+
+
+def stored_counts() -> dict[tuple[str, str], int]:
+    from mediacore.models import MediaCount
+
+    return {(row.category, row.status): row.n for row in MediaCount.select() if row.n}
+
+
+def real_counts() -> dict[tuple[str, str], int]:
+    from peewee import fn
+
+    from mediacore.models import MediaItem
+
+    query = MediaItem.select(MediaItem.category, MediaItem.status, fn.COUNT(MediaItem.id))
+    return {
+        (category, status): n
+        for category, status, n in query.group_by(MediaItem.category, MediaItem.status).tuples()
+    }
+
+
+def test_stored_counts_follow_every_write(media_library):
+    from mediacore.models import MediaItem
+
+    for index in range(3):
+        media_library.add_video(f"Film {index}.mp4")
+    media_library.add_audio("song.mp3")
+    media_library.scan()
+    with database.connection_context():
+        assert stored_counts() == real_counts() == {("movies", "available"): 3, ("music", "available"): 1}
+    (media_library.root("movies") / "Film 0.mp4").unlink()
+    media_library.scan()
+    with database.connection_context():
+        MediaItem.update(status="deleted").where(MediaItem.filename == "Film 1.mp4").execute()
+        MediaItem.update(category="music").where(MediaItem.filename == "Film 2.mp4").execute()
+        MediaItem.update(title="unchanged counts").execute()
+        MediaItem.delete().where(MediaItem.filename == "song.mp3").execute()
+        assert (
+            stored_counts()
+            == real_counts()
+            == {("movies", "missing"): 1, ("movies", "deleted"): 1, ("music", "available"): 1}
+        )

@@ -109,6 +109,56 @@ def _item_counts(db: Database, migrator: SchemaMigrator) -> None:
         db.execute_sql(_POSTGRES_COUNT_TRIGGER)
 
 
+SEARCH_COLUMNS = ("title", "filename", "series", "artist", "album")
+
+
+def _search_index(db: Database, migrator: SchemaMigrator) -> None:
+    """Substring search (``q``) without reading every row: an FTS5 trigram index on SQLite,
+    trigram GIN indexes on PostgreSQL. Where the database lacks them, search scans as before."""
+    columns = ", ".join(SEARCH_COLUMNS)
+    if not is_sqlite(db):
+        try:
+            with db.atomic():
+                db.execute_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        except DatabaseError:
+            log.warning("pg_trgm is not available: searches will scan the table")
+            return
+        for column in SEARCH_COLUMNS:
+            db.execute_sql(
+                f"CREATE INDEX IF NOT EXISTS media_items_{column}_trgm ON media_items "
+                f"USING gin ({column} gin_trgm_ops)"
+            )
+        return
+    try:
+        db.execute_sql(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS media_search USING fts5({columns}, content='media_items', "
+            "content_rowid='id', tokenize='trigram')"
+        )
+    except DatabaseError:
+        log.warning("this SQLite has no FTS5 trigram tokenizer: searches will scan the table")
+        return
+    new = ", ".join(f"new.{column}" for column in SEARCH_COLUMNS)
+    old = ", ".join(f"old.{column}" for column in SEARCH_COLUMNS)
+    forget = f"INSERT INTO media_search (media_search, rowid, {columns}) VALUES ('delete', old.id, {old});"
+    remember = f"INSERT INTO media_search (rowid, {columns}) VALUES (new.id, {new});"
+    for name, event, body in (
+        ("media_search_insert", "AFTER INSERT", remember),
+        ("media_search_delete", "AFTER DELETE", forget),
+        ("media_search_update", f"AFTER UPDATE OF {columns}", forget + remember),
+    ):
+        db.execute_sql(f"CREATE TRIGGER IF NOT EXISTS {name} {event} ON media_items BEGIN {body} END")
+    db.execute_sql("INSERT INTO media_search (media_search) VALUES ('rebuild')")
+
+
+def has_search_index(db: Database) -> bool:
+    """True when SQLite's FTS5 trigram table exists (PostgreSQL's indexes need no query change)."""
+    return is_sqlite(db) and bool(
+        db.execute_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'media_search'"
+        ).fetchone()
+    )
+
+
 #: Ordered migrations: (version, function). Add new ones at the end; never edit an applied one.
 #: Use ``playhouse.migrate`` operations through ``migrator`` for column changes.
 MIGRATIONS: list[tuple[int, Callable[[Database, SchemaMigrator], None]]] = [
@@ -116,6 +166,7 @@ MIGRATIONS: list[tuple[int, Callable[[Database, SchemaMigrator], None]]] = [
     (2, _listing_indexes),
     (3, _year_indexes),
     (4, _item_counts),
+    (5, _search_index),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -7,11 +7,12 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from peewee import fn
+from peewee import SQL, fn
 
 from .config import MediaConfig
+from .db import has_search_index
 from .errors import InvalidOption, NotFound
-from .models import STATUSES, MediaCount, MediaItem, get_setting, item_dict, utcnow
+from .models import STATUSES, MediaCount, MediaItem, database, get_setting, item_dict, utcnow
 from .scanner import fs_path
 
 MAX_PER_PAGE = 500
@@ -82,18 +83,33 @@ def list_items(config: MediaConfig, query: ListQuery) -> Page:
         if value is not None:
             select = select.where(column == value)
     if query.q:
-        # contains() escapes wildcards and is case-insensitive (LIKE on SQLite, ILIKE on PostgreSQL).
-        condition: Any = SEARCH_FIELDS[0].contains(query.q)
-        for searched in SEARCH_FIELDS[1:]:
-            condition = condition | searched.contains(query.q)
-        select = select.where(condition)
+        select = select.where(_search(query.q))
     total = _stored_count(query) if _only_category_and_status(query) else select.count()
     field = SORT_FIELDS[query.sort.lstrip("-")]
     descending = query.sort.startswith("-")
     order = field.desc(nulls="LAST") if descending else field.asc(nulls="LAST")
     tie = MediaItem.id.desc() if descending else MediaItem.id.asc()
-    rows: Any = select.order_by(order, tie).paginate(query.page, query.per_page).dicts()
+    # Deferred join: the page's ids come from the index alone (a deep page skips index entries,
+    # not rows), then only those rows are read.
+    page_ids = select.select(MediaItem.id).order_by(order, tie).paginate(query.page, query.per_page)
+    rows: Any = MediaItem.select().where(MediaItem.id.in_(page_ids)).order_by(order, tie).dicts()
     return Page([item_dict(row) for row in rows], query.page, query.per_page, total)
+
+
+def _search(text: str) -> Any:
+    """Case-insensitive substring search over the searched columns.
+
+    With SQLite's trigram index (and three characters or more) a phrase query on it; else
+    ``contains()``, which escapes wildcards and is LIKE on SQLite, ILIKE on PostgreSQL (where
+    the trigram indexes serve it).
+    """
+    if len(text) >= 3 and has_search_index(database.obj):
+        phrase = '"' + text.replace('"', '""') + '"'
+        return MediaItem.id.in_(SQL("(SELECT rowid FROM media_search WHERE media_search MATCH ?)", [phrase]))
+    condition: Any = SEARCH_FIELDS[0].contains(text)
+    for column in SEARCH_FIELDS[1:]:
+        condition = condition | column.contains(text)
+    return condition
 
 
 def _only_category_and_status(query: ListQuery) -> bool:

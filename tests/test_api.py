@@ -475,3 +475,25 @@ def test_every_error_is_json(library, mediacore_client, register_plugin):
     crash = mediacore_client.get(f"/api/v1/media/{item['id']}/poster")
     error = assert_error(crash, 500, "internal_error")
     assert "secret internals" not in error["message"]
+
+
+def test_search_is_substring_case_insensitive_and_unicode(media_library, mediacore_client):
+    media_library.add_video("Большой Фильм (2001).mp4")
+    media_library.add_video("Ab Cd (2002).mp4")
+    media_library.add_audio("x.mp3", tags={"title": 'Quote "me" 50% off', "artist": "Ünïcode Band"})
+    media_library.scan()
+
+    def titles(q):
+        response = mediacore_client.get("/api/v1/media", query_string={"q": q})
+        assert response.status_code == 200, response.data
+        return sorted(item["title"] for item in response.get_json()["items"])
+
+    assert titles("фильм") == ["Большой Фильм"]
+    assert titles("ÜNÏCODE") == ['Quote "me" 50% off']
+    assert titles('"me"') == ['Quote "me" 50% off']
+    assert titles("50%") == ['Quote "me" 50% off']
+    assert titles("0%") == ['Quote "me" 50% off']  # two characters: the scanning path
+    assert titles("b c") == ["Ab Cd"]
+    assert titles("x.mp") == ['Quote "me" 50% off']  # file names are searched too
+    assert titles("zzz") == []
+    assert mediacore_client.get("/api/v1/media?q=фильм").get_json()["total"] == 1

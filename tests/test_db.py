@@ -35,9 +35,9 @@ def test_older_schema_is_migrated_in_order(media_library, monkeypatch):
         [(version, lambda d, m, f=fn, v=version: (applied.append(v), f(d, m))) for version, fn in original],
     )
     dbmodule.open_database(media_library.database_url)
-    assert applied == [2, 3, 4]
+    assert applied == [2, 3, 4, 5]
     with database.connection_context():
-        assert get_setting("schema_version") == 4 and "media_items_status_title" in index_names()
+        assert get_setting("schema_version") == 5 and "media_items_status_title" in index_names()
 
 
 def test_a_newer_schema_is_refused_clearly(media_library):

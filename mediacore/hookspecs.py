@@ -36,8 +36,10 @@ def mediacore_media_types() -> list[MediaType] | None:
 def mediacore_extract_metadata(path: str, category: MediaCategory) -> dict[str, Any] | None:
     """Read metadata from one media file.
 
-    Called by scans for every new or changed file, and by uploads for the uploaded file, in
-    worker threads: implementations must be thread-safe.
+    Called by scans for every new or changed file, and by uploads for the uploaded file. Scans
+    call it in parallel, in worker threads (servers) or forked worker processes (the command
+    line): implementations must be thread-safe, and what they change in memory stays in the
+    worker (return data, do not accumulate it in globals).
 
     :param path: absolute path of the file.
     :param category: the :class:`mediacore.MediaCategory` the file belongs to; check

@@ -133,6 +133,23 @@ def get_item(item_id: int, *, include_deleted: bool = False) -> MediaItem:
     return item
 
 
+def media_file(config: MediaConfig, item_id: int) -> tuple[MediaItem, str]:
+    """An item and the path of its file, which must exist and lie under its category's root."""
+    item = get_item(item_id)
+    category = config.categories.get(item.category)
+    path = fs_path(item.path)
+    if item.status == "missing" or not os.path.isfile(path):
+        raise NotFound(f"the file of media item {item_id} is missing")
+    if category is None or not category.contains(path):
+        raise NotFound(f"media item {item_id} is not under a configured root")
+    return item, path
+
+
+def check_database() -> None:
+    """A round trip to the database (health checks)."""
+    database.execute_sql("SELECT 1")
+
+
 @dataclass(frozen=True)
 class DeleteResult:
     id: int

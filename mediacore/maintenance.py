@@ -280,6 +280,7 @@ class _CategoryScan:
                 with database.atomic():
                     MediaItem.update(status="missing", missing_since=now, updated_at=now).where(
                         MediaItem.id.in_(chunk)
+                        & (MediaItem.status == "available")  # not one deleted meanwhile
                     ).execute()
             for item in MediaItem.select().where(MediaItem.id.in_(chunk)).order_by(MediaItem.path):
                 logged, errors = handle_missing(item.to_dict(), self.category, dry_run=dry_run)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import mimetypes
-import os
 from typing import Any, overload
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_file
@@ -11,13 +10,20 @@ from werkzeug.http import parse_options_header
 from werkzeug.wsgi import FileWrapper
 
 from ..config import MediaConfig
-from ..errors import MediacoreError, NotFound, UnknownCategory
+from ..errors import MediacoreError, UnknownCategory
 from ..ingestion import UploadDetails, check_extension, ingest_upload, safe_filename
-from ..library import ListQuery, category_counts, delete_item, get_item, library_stats, list_items
+from ..library import (
+    ListQuery,
+    category_counts,
+    check_database,
+    delete_item,
+    get_item,
+    library_stats,
+    list_items,
+    media_file,
+)
 from ..maintenance import ScanOptions, run_maintenance_scan
-from ..models import database
 from ..posters import poster_for
-from ..scanner import fs_path
 from .auth import check_token, require_token
 from .errors import ApiError, bad_parameter, engine_status
 from .openapi import openapi_document
@@ -91,7 +97,7 @@ def with_urls(data: dict[str, Any]) -> dict[str, Any]:
 
 @api.get("/health")
 def health() -> Response:
-    database.execute_sql("SELECT 1")
+    check_database()
     return jsonify({"status": "ok", "database": "ok"})
 
 
@@ -151,13 +157,7 @@ def delete(item_id: int) -> Response:
 
 @api.get("/media/<int:item_id>/stream")
 def stream(item_id: int) -> Response:
-    item = get_item(item_id)
-    category = media_config().categories.get(item.category)
-    path = fs_path(item.path)
-    if item.status == "missing" or not os.path.isfile(path):
-        raise NotFound(f"the file of media item {item_id} is missing")
-    if category is None or not category.contains(path):
-        raise NotFound(f"media item {item_id} is not under a configured root")
+    item, path = media_file(media_config(), item_id)
     mimetype = item.mime_type or mimetypes.guess_type(item.filename)[0] or "application/octet-stream"
     if "Range" in request.headers:
         # A whole file goes out through the server's file wrapper (sendfile, zero-copy); for a

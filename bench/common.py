@@ -95,46 +95,37 @@ def environment(base: Path, config: Path, database_url: str | None = None, **ext
 
 
 @contextmanager
-def api_server(
-    env: dict[str, str], log: Path, *, workers: int = 2, threads: int = 8
+def server(
+    command: str, env: dict[str, str], log: Path, ready_path: str, *, workers: int = 2, threads: int = 8
 ) -> Iterator[tuple[str, int]]:
-    """`mediacore serve` on a free port; yields (base URL, master pid)."""
+    """`mediacore serve` or `mediacore admin` on a free port; yields (base URL, master pid)."""
     port = free_port()
+    arguments = [command, "--port", str(port), "--workers", str(workers), "--threads", str(threads)]
     with open(log, "w") as handle:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "mediacore",
-                "serve",
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-                "--threads",
-                str(threads),
-            ],
-            env=env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "mediacore", *arguments], env=env, stdout=handle, stderr=subprocess.STDOUT
         )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
         try:
-            if requests.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+            if requests.get(base + ready_path, timeout=1).status_code == 200:
                 break
         except requests.ConnectionError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            raise RuntimeError("server did not start:\n" + log.read_text())
+            raise RuntimeError(f"mediacore {command} did not start:\n" + log.read_text())
         time.sleep(0.2)
     try:
         yield base, process.pid
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def api_server(env: dict[str, str], log: Path, *, workers: int = 2, threads: int = 8) -> Any:
+    return server("serve", env, log, "/api/v1/health", workers=workers, threads=threads)
 
 
 def children(pid: int) -> list[int]:

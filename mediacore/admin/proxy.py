@@ -50,16 +50,14 @@ class ApiUnavailable(Exception):
 
 
 class _SizedStream:
-    """A request body with a known length: requests sends it as it is read, with Content-Length."""
+    """A request body with a known length: requests sends it with a Content-Length, chunk by
+    chunk as it iterates (an object with ``read`` would be sent 8 KiB at a time)."""
 
     def __init__(self, stream: IO[bytes], length: int) -> None:
         self.stream, self.length = stream, length
 
     def __len__(self) -> int:
         return self.length
-
-    def read(self, size: int = -1) -> bytes:
-        return self.stream.read(size)
 
     def __iter__(self) -> Iterator[bytes]:
         while chunk := self.stream.read(CHUNK):

@@ -128,7 +128,7 @@ def _stored_count(query: ListQuery) -> int:
 
 
 @functools.cache
-def _item_by_id_sql(database_class: type) -> str:
+def _item_by_id_sql(database_class: Any) -> str:
     """The SQL of "the item with this id", built once per kind of database: players fetch an
     item for every range request, and compiling a 34-column SELECT costs more than running it."""
     sql, _ = MediaItem.select().where(MediaItem.id == 0).sql()

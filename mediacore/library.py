@@ -128,7 +128,7 @@ def _stored_count(query: ListQuery) -> int:
 
 
 @functools.cache
-def _item_by_id_sql(database_class: Any) -> str:
+def _item_by_id_sql(database_kind: str) -> str:
     """The SQL of "the item with this id", built once per kind of database: players fetch an
     item for every range request, and compiling a 34-column SELECT costs more than running it."""
     sql, _ = MediaItem.select().where(MediaItem.id == 0).sql()
@@ -136,7 +136,7 @@ def _item_by_id_sql(database_class: Any) -> str:
 
 
 def get_item(item_id: int, *, include_deleted: bool = False) -> MediaItem:
-    item = next(iter(MediaItem.raw(_item_by_id_sql(type(database.obj)), item_id)), None)
+    item = next(iter(MediaItem.raw(_item_by_id_sql(type(database.obj).__name__), item_id)), None)
     if item is None or (item.status == "deleted" and not include_deleted):
         raise NotFound(f"media item {item_id} not found")
     return item

@@ -151,6 +151,9 @@ def test_api_down_or_slow_is_a_clear_json_error(media_library):
     logged = logged_in_without_api(down)
     response = down.post("/admin/media/maintenance-scan", json={}, headers={"X-CSRF-Token": logged})
     assert response.status_code == 502 and response.get_json()["error"]["code"] == "api_unreachable"
+    page = down.get("/maintenance")  # a page says it in HTML, for a person
+    assert page.status_code == 502 and page.mimetype == "text/html"
+    assert "cannot be reached" in page.get_data(as_text=True)
 
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
@@ -184,3 +187,22 @@ def logged_in_without_api(client) -> str:
     client.post("/login", data={"password": PASSWORD, "csrf_token": csrf_of(page)})
     with client.session_transaction() as session:
         return session["csrf"]
+
+
+def test_console_uses_the_token_the_api_generates_later(api_server, media_library, monkeypatch):
+    """No MEDIACORE_API_TOKEN for the console: it reads the API's generated token when it appears."""
+    from mediacore.settings import data_dir
+
+    token_file = data_dir() / "api_token"
+    assert not token_file.exists()
+    console = console_for(api_server, MEDIACORE_API_TOKEN="")
+    csrf = logged_in(console)
+    refused = console.post(
+        "/admin/media/maintenance-scan", json={"dry_run": True}, headers={"X-CSRF-Token": csrf}
+    )
+    assert refused.status_code == 401 and refused.get_json()["error"]["code"] == "unauthorized"  # the API's
+    token_file.write_text(TEST_TOKEN + "\n")
+    accepted = console.post(
+        "/admin/media/maintenance-scan", json={"dry_run": True}, headers={"X-CSRF-Token": csrf}
+    )
+    assert accepted.status_code == 200 and accepted.get_json()["dry_run"] is True

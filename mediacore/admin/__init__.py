@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, render_template, request
 
 from ..errors import ConfigError
 from ..settings import ensure_secret, read_secret
@@ -37,16 +37,23 @@ def create_admin_app(config: Mapping[str, Any] | None = None) -> Flask:
     ):
         if not app.config[required]:
             raise ConfigError(f"{required} is not set: it must hold {why} (see .env.example)")
-    token = (app.config["MEDIACORE_API_TOKEN"] or "").split(",")[0].strip() or read_secret("api_token")
+    configured = (app.config["MEDIACORE_API_TOKEN"] or "").split(",")[0].strip()
     app.secret_key = app.config["MEDIACORE_ADMIN_SECRET_KEY"] or ensure_secret(
         "admin_secret_key", "a console session key"
     )
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", MAX_CONTENT_LENGTH=None)
     app.extensions["mediacore_api"] = ApiClient(
-        app.config["FLASK_API_BASE_URL"], token, timeout=app.config["MEDIACORE_ADMIN_API_TIMEOUT"]
+        app.config["FLASK_API_BASE_URL"],
+        lambda: configured or read_secret("api_token"),
+        timeout=app.config["MEDIACORE_ADMIN_API_TIMEOUT"],
     )
     app.jinja_env.globals["csrf_token"] = csrf_token
-    app.register_error_handler(ApiUnavailable, lambda error: error.response())
+
+    @app.errorhandler(ApiUnavailable)
+    def api_unavailable(error: ApiUnavailable) -> Any:
+        if request.path.startswith("/admin/"):  # the pages' scripts and media elements: JSON
+            return error.response()
+        return render_template("error.html", message=error.message), error.status
 
     from .views import console
 

@@ -7,7 +7,7 @@ codes and JSON error bodies come back unchanged; an API that is down or too slow
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Any
 
 import requests
@@ -66,10 +66,10 @@ class _SizedStream:
 
 class ApiClient:
     def __init__(
-        self, base_url: str, token: str | None, *, timeout: float, connect_timeout: float = 5.0
+        self, base_url: str, token: Callable[[], str | None], *, timeout: float, connect_timeout: float = 5.0
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.token = token
+        self.token = token  # asked on each call: the API may generate its token after we start
         self.timeout = (connect_timeout, timeout)
         self.session = requests.Session()
 
@@ -77,8 +77,9 @@ class ApiClient:
         headers = {
             name: incoming[name] for name in FORWARDED_REQUEST_HEADERS if incoming and name in incoming
         }
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
+        token = self.token()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         return headers
 
     def _send(self, method: str, path: str, **options: Any) -> requests.Response:

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from .config import MediaCategory
-from .plugins import call_each, get_plugin_manager
+from .plugins import call_each, call_first
 from .values import MediaType, PosterImage
 
 log = logging.getLogger(__name__)
@@ -25,10 +25,12 @@ def media_types() -> dict[str, MediaType]:
 
 
 def resolve_poster(item: dict[str, Any], category: MediaCategory, cache_dir: str) -> PosterImage | None:
-    result: PosterImage | None = get_plugin_manager().hook.mediacore_resolve_poster(
-        item=item, category=category, cache_dir=cache_dir
+    """The first poster a plugin offers; a broken third-party resolver is skipped, never taking
+    the built-in fallbacks down with it."""
+    poster: PosterImage | None = call_first(
+        "mediacore_resolve_poster", item=item, category=category, cache_dir=cache_dir
     )
-    return result
+    return poster
 
 
 def handle_missing(item: dict[str, Any], category: MediaCategory, dry_run: bool) -> tuple[bool, list[str]]:

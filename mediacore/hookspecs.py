@@ -71,8 +71,9 @@ def mediacore_resolve_poster(
     :param category: the item's category.
     :param cache_dir: a folder where an implementation may cache what it renders.
     :returns: a :class:`mediacore.PosterImage`, or None to let the next implementation try.
-        The first non-None answer wins. The built-in resolver is ``trylast`` and tries, in
-        order, sidecar files, embedded art, a video frame, then a category placeholder.
+        The first non-None answer wins; an implementation that raises is logged and skipped.
+        The built-in resolver is ``trylast`` and tries, in order, sidecar files, embedded art,
+        a video frame, then a category placeholder.
     """
 
 

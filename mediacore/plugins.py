@@ -184,16 +184,30 @@ def call_each(hook_name: str, **kwargs: Any) -> list[HookOutcome]:
     pluggy stops a hook call at the first exception; hooks where every plugin must run
     (metadata, missing files) go through here. Outcomes come in call order.
     """
+    return list(_outcomes(hook_name, kwargs))
+
+
+def call_first(hook_name: str, **kwargs: Any) -> Any:
+    """The first non-None answer of a hook, skipping (and logging) implementations that raise,
+    so one broken plugin never hides the answers of the others."""
+    for outcome in _outcomes(hook_name, kwargs):
+        if outcome.error is not None:
+            log.error("plugin %s failed in %s: %s", outcome.plugin, hook_name, outcome.error)
+        elif outcome.result is not None:
+            return outcome.result
+    return None
+
+
+def _outcomes(hook_name: str, kwargs: dict[str, Any]) -> Iterator[HookOutcome]:
+    """Call implementations one at a time, in pluggy's order, each isolated from the others."""
     caller = getattr(get_plugin_manager().hook, hook_name)
-    outcomes = []
     for impl in reversed(caller.get_hookimpls()):
         arguments = {name: kwargs[name] for name in impl.argnames}
         try:
-            outcomes.append(HookOutcome(impl.plugin_name, result=impl.function(**arguments)))
-        except Exception as exc:
+            yield HookOutcome(impl.plugin_name, result=impl.function(**arguments))
+        except Exception as exc:  # isolated on purpose: the caller records or logs it
             log.debug("plugin %s raised in %s", impl.plugin_name, hook_name, exc_info=True)
-            outcomes.append(HookOutcome(impl.plugin_name, error=exc))
-    return outcomes
+            yield HookOutcome(impl.plugin_name, error=exc)
 
 
 @contextmanager

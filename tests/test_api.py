@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from playhouse.test_utils import count_queries
 
-from mediacore import hookimpl
+from mediacore import PosterImage, hookimpl
 from mediacore.locks import scan_lock
 from mediacore.models import database
 from mediacore.testing import TEST_TOKEN, png_bytes
@@ -464,13 +464,26 @@ class BrokenPoster:
         raise RuntimeError("secret internals")
 
 
+class VanishingPoster:
+    @hookimpl(tryfirst=True)
+    def mediacore_resolve_poster(self, item):
+        return PosterImage("vanishing", path="/nonexistent/secret/internals.jpg")
+
+
+def test_a_raising_poster_plugin_falls_back_to_the_builtins(library, mediacore_client, register_plugin):
+    register_plugin(BrokenPoster(), name="broken-poster")
+    item = item_named(mediacore_client, "photo.png")
+    response = mediacore_client.get(f"/api/v1/media/{item['id']}/poster")
+    assert response.status_code == 200 and response.headers["X-Poster-Source"] == "self"
+
+
 def test_every_error_is_json(library, mediacore_client, register_plugin):
     assert_error(mediacore_client.get("/nowhere"), 404, "not_found")
     assert_error(mediacore_client.get("/api/v1/media/1/nothing"), 404, "not_found")
     method = mediacore_client.put("/api/v1/media")
     assert_error(method, 405, "method_not_allowed")
     assert "GET" in method.headers["Allow"]
-    register_plugin(BrokenPoster(), name="broken-poster")
+    register_plugin(VanishingPoster(), name="vanishing-poster")
     item = item_named(mediacore_client, "photo.png")
     crash = mediacore_client.get(f"/api/v1/media/{item['id']}/poster")
     error = assert_error(crash, 500, "internal_error")

@@ -199,7 +199,11 @@ def open_database(url: str | None = None, *, migrate: bool = True) -> Database:
         db.connect(reuse_if_open=True)
         if migrate:
             migrate_schema(db)
-    except (OperationalError, DatabaseError, ImproperlyConfigured) as exc:
+    except ImproperlyConfigured as exc:
+        raise DatabaseUnavailable(
+            f"cannot use database {shown}: {exc} (for PostgreSQL: pip install 'mediacore[postgres]')"
+        ) from None
+    except (OperationalError, DatabaseError) as exc:
         raise DatabaseUnavailable(
             f"cannot use database {shown}: {str(exc).strip().splitlines()[0]}"
         ) from None

@@ -22,6 +22,7 @@ POSTGRES_URL = os.environ.get(
 
 def fill(database_url: str, rows: int, config_path: Path) -> None:
     from mediacore.bootstrap import open_library
+    from mediacore.db import is_sqlite
     from mediacore.models import MediaItem, SystemSetting, database, utcnow
 
     open_library(config_path, database_url)
@@ -61,6 +62,9 @@ def fill(database_url: str, rows: int, config_path: Path) -> None:
                 batch = []
         if batch:
             MediaItem.insert_many(batch).execute()
+    if not is_sqlite(database.obj):
+        with database.connection_context():
+            database.execute_sql("VACUUM ANALYZE media_items")  # what autovacuum does to a settled library
 
 
 def postgres_url() -> str | None:

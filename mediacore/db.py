@@ -150,6 +150,21 @@ def _search_index(db: Database, migrator: SchemaMigrator) -> None:
     db.execute_sql("INSERT INTO media_search (media_search) VALUES ('rebuild')")
 
 
+def _covering_title_indexes(db: Database, migrator: SchemaMigrator) -> None:
+    """PostgreSQL only: the title-order indexes also carry ``title``, so a page (above all a deep
+    one) is an index-only scan; without it PostgreSQL visits the table for every skipped row."""
+    if is_sqlite(db):
+        return
+    for name, columns in (
+        ("media_items_status_title", "status, lower(title), id"),
+        ("media_items_category_status_title", "category, status, lower(title), id"),
+    ):
+        db.execute_sql(
+            f"CREATE INDEX IF NOT EXISTS {name}_covering ON media_items ({columns}) INCLUDE (title)"
+        )
+        db.execute_sql(f"DROP INDEX IF EXISTS {name}")
+
+
 def has_search_index(db: Database) -> bool:
     """True when SQLite's FTS5 trigram table exists (PostgreSQL's indexes need no query change)."""
     return is_sqlite(db) and bool(
@@ -167,6 +182,7 @@ MIGRATIONS: list[tuple[int, Callable[[Database, SchemaMigrator], None]]] = [
     (3, _year_indexes),
     (4, _item_counts),
     (5, _search_index),
+    (6, _covering_title_indexes),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -15,6 +15,16 @@ from common import Figure, api_server, environment, median, percentile, write_co
 from mediacore.testing import ensure_postgres_database
 
 CONCURRENCY = 8
+#: Titles are 1-4 of these words: searching one of them matches about 1 % of the library.
+WORDS = (  # noqa: SIM905 - a word list reads best as words
+    "night day red blue river city house dark light last first black white great little love war "
+    "star moon sun king queen secret lost home road journey return dream stone fire water wind iron "
+    "golden silver empire shadow heart winter summer spring autumn island ocean forest mountain "
+    "storm ghost hunter garden letter window bridge station harbor valley desert kingdom legacy "
+    "promise memory echo signal paper glass crown street north south east west morning evening "
+    "midnight wild quiet broken hidden final second third lucky strange silent falling rising "
+    "burning frozen distant ancient modern little"
+).split()
 POSTGRES_URL = os.environ.get(
     "MEDIACORE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/mediacore_bench"
 )
@@ -22,7 +32,7 @@ POSTGRES_URL = os.environ.get(
 
 def fill(database_url: str, rows: int, config_path: Path) -> None:
     from mediacore.bootstrap import open_library
-    from mediacore.db import is_sqlite
+    from mediacore.db import is_sqlite, refresh_statistics
     from mediacore.models import MediaItem, SystemSetting, database, utcnow
 
     open_library(config_path, database_url)
@@ -36,15 +46,16 @@ def fill(database_url: str, rows: int, config_path: Path) -> None:
         batch = []
         for index in range(rows):
             category, media_type = categories[index % 3]
+            title = " ".join(generator.choice(WORDS) for _ in range(generator.randint(1, 4))).title()
             batch.append(
                 {
                     "category": category,
-                    "path": f"/library/{category}/{index}/Title {index}.mkv",
-                    "relative_path": f"{index}/Title {index}.mkv",
-                    "filename": f"Title {index}.mkv",
+                    "path": f"/library/{category}/{index}/{title}.mkv",
+                    "relative_path": f"{index}/{title}.mkv",
+                    "filename": f"{title}.mkv",
                     "extension": "mkv",
                     "media_type": media_type,
-                    "title": f"Title {generator.randint(0, 10**6)}",
+                    "title": title,
                     "size_bytes": generator.randint(10**6, 10**10),
                     "mtime": 1.0,
                     "duration_seconds": generator.uniform(60, 9000),
@@ -62,9 +73,10 @@ def fill(database_url: str, rows: int, config_path: Path) -> None:
                 batch = []
         if batch:
             MediaItem.insert_many(batch).execute()
-    if not is_sqlite(database.obj):
-        with database.connection_context():
-            database.execute_sql("VACUUM ANALYZE media_items")  # what autovacuum does to a settled library
+    with database.connection_context():
+        refresh_statistics(database.obj)  # as a scan of that many files leaves it
+        if not is_sqlite(database.obj):
+            database.execute_sql("VACUUM media_items")  # what autovacuum does to a settled library
 
 
 def postgres_url() -> str | None:
@@ -73,6 +85,11 @@ def postgres_url() -> str | None:
         return ensure_postgres_database(POSTGRES_URL, "mediacore_bench")
     except Exception:  # no driver, no server: the figures are SQLite's only
         return None
+
+
+def targeted(backend: str, label: str) -> bool:
+    """The issue's target is for SQLite; the broad search is reported for context."""
+    return backend == "sqlite" and not label.startswith("broad")
 
 
 def run(work: Path, rows: int) -> list[Figure]:
@@ -89,7 +106,8 @@ def run(work: Path, rows: int) -> list[Figure]:
         "first page": "/api/v1/media?per_page=50",
         "deep page": f"/api/v1/media?per_page=50&page={deep}",
         "filtered+sorted": "/api/v1/media?category=movies&sort=-year&per_page=50",
-        "search q": "/api/v1/media?q=title%2012&per_page=50",
+        "search q": "/api/v1/media?q=harbor&per_page=50",  # one word: ~1 % of the library
+        "broad search q (~25% of rows)": "/api/v1/media?q=ar&per_page=50",
     }
     backends = [("sqlite", f"sqlite:///{work / 'listing.db'}")]
     postgres = postgres_url()
@@ -106,7 +124,7 @@ def run(work: Path, rows: int) -> list[Figure]:
                     str(Path(__file__).parent / "load.py"),
                     base,
                     str(CONCURRENCY),
-                    "25",
+                    "50",
                     *paths.values(),
                 ],
                 capture_output=True,
@@ -125,8 +143,8 @@ def run(work: Path, rows: int) -> list[Figure]:
                     "ms",
                     median(latencies),
                     "its own median",
-                    "p99 < 50 ms" if backend == "sqlite" else "(reported)",
-                    p99 < 50 if backend == "sqlite" else None,
+                    "p99 < 50 ms" if targeted(backend, label) else "(reported)",
+                    p99 < 50 if targeted(backend, label) else None,
                     {
                         "median_ms": median(latencies),
                         "requests_per_second": len(latencies) / measured[path]["seconds"],

@@ -256,6 +256,13 @@ def migrate_schema(db: Database) -> int:
     return SCHEMA_VERSION
 
 
+def refresh_statistics(db: Database) -> None:
+    """Let the query planner see the library as it is now (row counts, how selective each index
+    is). Without them SQLite walks the status index for a search instead of starting from the
+    few rows the search index found."""
+    db.execute_sql("ANALYZE" if is_sqlite(db) else "ANALYZE media_items")
+
+
 def is_sqlite(db: Database) -> bool:
     return isinstance(db, SqliteDatabase)
 

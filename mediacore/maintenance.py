@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Any, Final
 
 from .config import MediaCategory, MediaConfig
+from .db import refresh_statistics
 from .errors import InvalidOption
 from .extract import Extraction, extract_many, row_fields
 from .hooks import handle_missing
@@ -26,6 +27,8 @@ from .scanner import EnhancedMediaScanner, FileEntry, RootUnavailable, display_p
 ProgressCallback = Callable[[str, int, int], None]
 
 BATCH_SIZE = 200
+#: After a scan that changed this many items, the query planner's statistics are refreshed.
+STATISTICS_AFTER = 1000
 #: A root that yields no file while at least this many of its items are available is taken
 #: for an unmounted share, not a deliberately emptied folder.
 EMPTY_ROOT_GUARD = 5
@@ -148,6 +151,9 @@ def run_maintenance_scan(
                 directories.update({category.key: str(category.root_path) for category in categories})
                 set_setting("media_scan_directories", directories)
                 set_setting("last_scan", summary.to_dict())
+            totals = summary.totals
+            if totals["added"] + totals["updated"] + totals["missing"] >= STATISTICS_AFTER:
+                refresh_statistics(db)
         return summary
 
 

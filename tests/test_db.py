@@ -103,3 +103,16 @@ def test_stored_counts_follow_every_write(media_library):
             == real_counts()
             == {("movies", "missing"): 1, ("movies", "deleted"): 1, ("music", "available"): 1}
         )
+
+
+def test_a_large_scan_refreshes_the_planner_statistics(media_library, monkeypatch):
+    monkeypatch.setattr("mediacore.maintenance.STATISTICS_AFTER", 2)
+    media_library.add_video("One.mp4")
+    media_library.add_video("Two.mp4")
+    media_library.scan()
+    with database.connection_context():
+        if is_sqlite(database.obj):
+            query = "SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'media_items'"
+        else:
+            query = "SELECT COUNT(*) FROM pg_stat_user_tables WHERE relname = 'media_items' AND last_analyze IS NOT NULL"
+        assert database.execute_sql(query).fetchone()[0] > 0

@@ -114,5 +114,8 @@ def test_a_large_scan_refreshes_the_planner_statistics(media_library, monkeypatc
         if is_sqlite(database.obj):
             query = "SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'media_items'"
         else:
-            query = "SELECT COUNT(*) FROM pg_stat_user_tables WHERE relname = 'media_items' AND last_analyze IS NOT NULL"
+            query = (
+                "SELECT COUNT(*) FROM pg_stat_user_tables "
+                "WHERE relname = 'media_items' AND last_analyze IS NOT NULL"
+            )
         assert database.execute_sql(query).fetchone()[0] > 0

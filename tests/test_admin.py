@@ -116,26 +116,17 @@ def test_proxy_passes_statuses_bodies_and_ranges_through(console, media_library)
     assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "not_found"
     assert console.get("/admin/api/admin/media/maintenance-scan").status_code == 404  # reads only
 
-    fake = console.post(
-        "/admin/media/upload",
-        headers=headers,
-        content_type="multipart/form-data",
-        data={"category": "movies", "file": (io.BytesIO(b"\0" * 500_000), "fake.mp4")},
-    )
+    def upload(content: bytes, name: str):
+        data = {"category": "movies", "file": (io.BytesIO(content), name)}
+        return console.post(
+            "/admin/media/upload", headers=headers, content_type="multipart/form-data", data=data
+        )
+
+    fake = upload(b"\0" * 500_000, "fake.mp4")
     assert fake.status_code == 415 and fake.get_json()["error"]["code"] == "unsupported_media"
-    too_big = console.post(
-        "/admin/media/upload",
-        headers=headers,
-        content_type="multipart/form-data",
-        data={"category": "movies", "file": (io.BytesIO(b"\0" * 3_000_000), "big.mp4")},
-    )
+    too_big = upload(b"\0" * 3_000_000, "big.mp4")  # the API's limit in these tests is 1 MiB
     assert too_big.status_code == 413 and too_big.get_json()["error"]["code"] == "payload_too_large"
-    real = console.post(
-        "/admin/media/upload",
-        headers=headers,
-        content_type="multipart/form-data",
-        data={"category": "movies", "file": (io.BytesIO(video.read_bytes()), "Copy (2001).mp4")},
-    )
+    real = upload(video.read_bytes(), "Copy (2001).mp4")
     assert real.status_code == 201 and real.get_json()["year"] == 2001
     assert (media_library.root("movies") / "Copy (2001).mp4").read_bytes() == video.read_bytes()
 

@@ -17,6 +17,7 @@ from .models import STATUSES, MediaCount, MediaItem, database, get_setting, item
 from .scanner import fs_path
 
 MAX_PER_PAGE = 500
+MAX_PAGE = 1_000_000_000
 SORT_FIELDS = {
     "title": fn.LOWER(MediaItem.title),
     "filename": fn.LOWER(MediaItem.filename),
@@ -45,8 +46,8 @@ class ListQuery:
     sort: str = "title"
 
     def __post_init__(self) -> None:
-        if self.page < 1:
-            raise InvalidOption("page", "must be 1 or more")
+        if not 1 <= self.page <= MAX_PAGE:
+            raise InvalidOption("page", f"must be between 1 and {MAX_PAGE}")
         if not 1 <= self.per_page <= MAX_PER_PAGE:
             raise InvalidOption("per_page", f"must be between 1 and {MAX_PER_PAGE}")
         if self.status != "all" and self.status not in STATUSES:
@@ -136,6 +137,8 @@ def _item_by_id_sql(database_kind: str) -> str:
 
 
 def get_item(item_id: int, *, include_deleted: bool = False) -> MediaItem:
+    if not 0 <= item_id < 2**63:  # no row has it, and the databases cannot even compare it
+        raise NotFound(f"media item {item_id} not found")
     item = next(iter(MediaItem.raw(_item_by_id_sql(type(database.obj).__name__), item_id)), None)
     if item is None or (item.status == "deleted" and not include_deleted):
         raise NotFound(f"media item {item_id} not found")

@@ -510,3 +510,32 @@ def test_search_is_substring_case_insensitive_and_unicode(media_library, mediaco
     assert titles("x.mp") == ['Quote "me" 50% off']  # file names are searched too
     assert titles("zzz") == []
     assert mediacore_client.get("/api/v1/media?q=фильм").get_json()["total"] == 1
+
+
+def test_inputs_found_by_fuzzing_get_clear_answers(library, mediacore_client):
+    """Regressions from schemathesis runs: none of these may reach the database as a 500."""
+    huge = "9" * 25
+    for query, name in ((f"season={huge}", "season"), (f"year=-{huge}", "year"), ("page=1000000001", "page")):
+        assert_error(mediacore_client.get(f"/api/v1/media?{query}"), 400, "invalid_parameter", name)
+    assert_error(mediacore_client.get(f"/api/v1/media/{huge}"), 404, "not_found")
+    assert_error(mediacore_client.delete(f"/api/v1/media/{huge}", headers=AUTH), 404, "not_found")
+    item = item_named(mediacore_client, "Gamma (2001).mp4")
+    url = f"/api/v1/media/{item['id']}/stream"
+    ignored = mediacore_client.get(url, headers={"Range": "pages=1-2"})  # a Range we cannot parse: ignored
+    assert ignored.status_code == 200 and len(ignored.data) == item["size_bytes"]
+    assert_error(mediacore_client.get(url + "?download="), 400, "invalid_parameter", "download")
+
+
+def test_nul_characters_are_refused_not_stored(library, mediacore_client):
+    assert_error(mediacore_client.get("/api/v1/media?series=a%00b"), 400, "invalid_parameter", "series")
+    assert_error(mediacore_client.get("/api/v1/media?q=%00"), 400, "invalid_parameter", "q")
+    video = (library.root("movies") / "Gamma (2001).mp4").read_bytes()
+    response = mediacore_client.post(
+        "/api/v1/media/upload",
+        headers=AUTH,
+        content_type="multipart/form-data",
+        data={"title": "bad\x00title", "file": (io.BytesIO(video), "Nul (2003).mp4")},
+    )
+    assert_error(response, 400, "invalid_parameter", "title")
+    assert not (library.root("movies") / "Nul (2003).mp4").exists()
+    assert [p.name for p in library.root("movies").iterdir() if p.name.startswith(".")] == []

@@ -71,12 +71,25 @@ def int_arg(name: str, default: int | None = None) -> int | None:
         value = int(raw)
     except ValueError:
         raise bad_parameter(name, f"expected an integer, got {raw!r}") from None
+    if not -(2**63) <= value < 2**63:  # what the databases can compare against
+        raise bad_parameter(name, f"{raw} is out of range")
+    return value
+
+
+def text_arg(name: str) -> str | None:
+    """A text parameter, None when absent or empty; NUL characters are refused (PostgreSQL cannot
+    store or compare them)."""
+    value = request.args.get(name) or None
+    if value is not None and "\x00" in value:
+        raise bad_parameter(name, "contains a NUL character")
     return value
 
 
 def bool_arg(name: str) -> bool:
-    raw = request.args.get(name, "").strip().lower()
-    if raw in {"", "0", "false", "no"}:
+    if name not in request.args:
+        return False
+    raw = request.args[name].strip().lower()
+    if raw in {"0", "false", "no"}:
         return False
     if raw in {"1", "true", "yes"}:
         return True
@@ -103,7 +116,7 @@ def health() -> Response:
 
 @api.get("/openapi.json")
 def openapi() -> Response:
-    return jsonify(openapi_document())
+    return jsonify(openapi_document(list(media_config().categories)))
 
 
 @api.get("/media")
@@ -111,14 +124,14 @@ def list_media() -> Response:
     query = ListQuery(
         page=int_arg("page", 1),
         per_page=int_arg("per_page", 50),
-        category=request.args.get("category") or None,
-        status=request.args.get("status") or "available",
-        media_type=request.args.get("media_type") or None,
-        q=request.args.get("q") or None,
+        category=text_arg("category"),
+        status=text_arg("status") or "available",
+        media_type=text_arg("media_type"),
+        q=text_arg("q"),
         year=int_arg("year"),
-        series=request.args.get("series") or None,
+        series=text_arg("series"),
         season=int_arg("season"),
-        sort=request.args.get("sort") or "title",
+        sort=text_arg("sort") or "title",
     )
     page = list_items(media_config(), query)
     return jsonify(
@@ -159,6 +172,9 @@ def delete(item_id: int) -> Response:
 def stream(item_id: int) -> Response:
     item, path = media_file(media_config(), item_id)
     mimetype = item.mime_type or mimetypes.guess_type(item.filename)[0] or "application/octet-stream"
+    if "Range" in request.headers and (request.range is None or request.range.units != "bytes"):
+        # A Range that does not parse, or is not in bytes, is ignored as RFC 9110 asks: the whole file.
+        request.environ.pop("HTTP_RANGE", None)
     if "Range" in request.headers:
         # A whole file goes out through the server's file wrapper (sendfile, zero-copy); for a
         # range werkzeug must seek, which gunicorn's wrapper cannot: with it, werkzeug would read
@@ -226,6 +242,10 @@ def upload() -> tuple[Response, int]:
     if received.temporary is None:
         raise ApiError(400, "invalid_upload", "the request has no part named 'file'")
     fields = received.fields
+    for name, value in fields.items():
+        if "\x00" in value:
+            received.discard()
+            raise bad_parameter(name, "contains a NUL character")
     key = fields.get("category") or request.args.get("category") or config.default_category
     temporary = received.temporary
     if key != received.folder_category:  # the category field came after the file

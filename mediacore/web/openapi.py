@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from .. import __version__
-from ..library import MAX_PER_PAGE, SORT_FIELDS
+from ..library import MAX_PAGE, MAX_PER_PAGE, SORT_FIELDS
 from ..models import STATUSES
 
 
@@ -37,7 +38,12 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
-ITEM_ID = {"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+ITEM_ID = {
+    "name": "item_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+}
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 NULLABLE_INT = {"type": ["integer", "null"]}
 NULLABLE_STR = {"type": ["string", "null"]}
@@ -278,7 +284,10 @@ SCHEMAS: dict[str, Any] = {
 BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 
-def openapi_document() -> dict[str, Any]:
+def openapi_document(categories: list[str]) -> dict[str, Any]:
+    """The document for an app serving ``categories`` (named in the ``category`` parameters)."""
+    schemas = copy.deepcopy(SCHEMAS)
+    schemas["ScanRequest"]["properties"]["categories"]["items"] = {"enum": categories}
     sort_values = [*SORT_FIELDS, *(f"-{name}" for name in SORT_FIELDS)]
     return {
         "openapi": "3.1.0",
@@ -288,7 +297,7 @@ def openapi_document() -> dict[str, Any]:
             "description": 'Every error is JSON: {"error": {"code", "message"}}.',
         },
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": schemas,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "paths": {
@@ -318,13 +327,17 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "List media items",
                     "parameters": [
-                        _query("page", {"type": "integer", "minimum": 1, "default": 1}, "Page number"),
+                        _query(
+                            "page",
+                            {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+                            "Page number",
+                        ),
                         _query(
                             "per_page",
                             {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 50},
                             "Items per page",
                         ),
-                        _query("category", {"type": "string"}, "Category key"),
+                        _query("category", {"enum": categories}, "Category key"),
                         _query("status", {"enum": [*STATUSES, "all"], "default": "available"}, "Item status"),
                         _query("media_type", {"type": "string"}, "video, audio, image or a plugin's type"),
                         _query(

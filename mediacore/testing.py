@@ -31,8 +31,6 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import yaml
 
-from . import samples
-
 TEST_TOKEN = "test-token"
 _generate_lock = threading.Lock()
 
@@ -42,6 +40,13 @@ def ffmpeg_binary() -> str:
     import imageio_ffmpeg
 
     return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+def _samples() -> Any:
+    """The encoders, imported on first use: this module loads in every pytest run (pytest11)."""
+    from . import samples
+
+    return samples
 
 
 class MediaFactory:
@@ -63,7 +68,7 @@ class MediaFactory:
         target = Path(target)
         key = f"video-{seconds}-{size[0]}x{size[1]}-{int(audio)}{target.suffix.lower()}"
         return self._copy(
-            key, target, lambda out: samples.write_video(out, seconds=seconds, size=size, audio=audio)
+            key, target, lambda out: _samples().write_video(out, seconds=seconds, size=size, audio=audio)
         )
 
     def audio(
@@ -79,16 +84,16 @@ class MediaFactory:
         path = self._copy(
             f"audio-{seconds}{target.suffix.lower()}",
             target,
-            lambda out: samples.write_audio(out, seconds=seconds),
+            lambda out: _samples().write_audio(out, seconds=seconds),
         )
         if tags or cover:
-            samples.tag_audio(path, tags or {}, cover)
+            _samples().tag_audio(path, tags or {}, cover)
         return path
 
     def image(
         self, target: str | os.PathLike[str], *, size: tuple[int, int] = (64, 48), colour: str = "navy"
     ) -> Path:
-        return samples.write_image(target, size=size, colour=colour)
+        return _samples().write_image(target, size=size, colour=colour)
 
     def _copy(self, key: str, target: Path, encode: Callable[[Path], object]) -> Path:
         cached = self.cache / key

@@ -141,3 +141,10 @@ def test_schemathesis_finds_no_server_error_and_no_answer_off_the_document(
     )
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
     assert "passed" in result.stdout
+
+
+def test_item_schema_lists_every_column(document):
+    from mediacore.models import ITEM_FIELDS
+
+    properties = set(document["components"]["schemas"]["MediaItem"]["properties"])
+    assert properties == {*ITEM_FIELDS, "stream_url", "poster_url"}

@@ -28,6 +28,12 @@ class InvalidOption(MediacoreError):
         super().__init__(f"{name}: {message}")
 
 
+def refuse_nul(name: str, value: str | None) -> None:
+    """Text bound for the database may not hold NUL: PostgreSQL can neither store nor compare it."""
+    if value is not None and "\x00" in value:
+        raise InvalidOption(name, "contains a NUL character")
+
+
 class DatabaseUnavailable(MediacoreError):
     """The database URL cannot be opened or the server does not answer."""
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import MediaCategory, MediaConfig
-from .errors import MediacoreError, UnsupportedMedia
+from .errors import MediacoreError, UnsupportedMedia, refuse_nul
 from .extract import extract_metadata, row_fields
 from .models import METADATA_COLUMNS, MediaItem, database, utcnow
 from .scanner import FileEntry
@@ -76,10 +76,12 @@ def ingest_upload(
 ) -> dict[str, Any]:
     """Move the temporary file to its final name and record it; on any failure undo both.
 
-    Raises UnknownCategory, InvalidUpload, UnsupportedMedia (HTTP 415) or IngestFailed.
+    Raises UnknownCategory, InvalidOption, InvalidUpload, UnsupportedMedia (HTTP 415) or IngestFailed.
     """
     final: Path | None = None
     try:
+        for name in ("title", "description", "uploaded_by"):
+            refuse_nul(name, getattr(details, name))
         category = config.category(category_key)
         filename = safe_filename(details.filename)
         check_extension(category, filename)

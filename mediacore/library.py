@@ -12,7 +12,7 @@ from peewee import SQL, fn
 
 from .config import MediaConfig
 from .db import has_search_index
-from .errors import InvalidOption, NotFound
+from .errors import InvalidOption, NotFound, refuse_nul
 from .models import STATUSES, MediaCount, MediaItem, database, get_setting, item_dict, utcnow
 from .scanner import fs_path
 
@@ -46,6 +46,8 @@ class ListQuery:
     sort: str = "title"
 
     def __post_init__(self) -> None:
+        for name in ("category", "status", "media_type", "q", "series", "sort"):
+            refuse_nul(name, getattr(self, name))
         if not 1 <= self.page <= MAX_PAGE:
             raise InvalidOption("page", f"must be between 1 and {MAX_PAGE}")
         if not 1 <= self.per_page <= MAX_PER_PAGE:

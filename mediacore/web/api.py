@@ -77,12 +77,8 @@ def int_arg(name: str, default: int | None = None) -> int | None:
 
 
 def text_arg(name: str) -> str | None:
-    """A text parameter, None when absent or empty; NUL characters are refused (PostgreSQL cannot
-    store or compare them)."""
-    value = request.args.get(name) or None
-    if value is not None and "\x00" in value:
-        raise bad_parameter(name, "contains a NUL character")
-    return value
+    """A text parameter, None when absent or empty (the engine validates its content)."""
+    return request.args.get(name) or None
 
 
 def bool_arg(name: str) -> bool:
@@ -94,6 +90,11 @@ def bool_arg(name: str) -> bool:
     if raw in {"1", "true", "yes"}:
         return True
     raise bad_parameter(name, f"expected true or false, got {raw!r}")
+
+
+def requested_category(fields: dict[str, str]) -> str | None:
+    """An upload's category: its form field, else ``?category=``, else None (the default)."""
+    return fields.get("category") or request.args.get("category") or None
 
 
 def with_urls(data: dict[str, Any]) -> dict[str, Any]:
@@ -172,14 +173,15 @@ def delete(item_id: int) -> Response:
 def stream(item_id: int) -> Response:
     item, path = media_file(media_config(), item_id)
     mimetype = item.mime_type or mimetypes.guess_type(item.filename)[0] or "application/octet-stream"
-    if "Range" in request.headers and (request.range is None or request.range.units != "bytes"):
-        # A Range that does not parse, or is not in bytes, is ignored as RFC 9110 asks: the whole file.
-        request.environ.pop("HTTP_RANGE", None)
     if "Range" in request.headers:
-        # A whole file goes out through the server's file wrapper (sendfile, zero-copy); for a
-        # range werkzeug must seek, which gunicorn's wrapper cannot: with it, werkzeug would read
-        # and drop every byte before the range. Its own wrapper seeks.
-        request.environ["wsgi.file_wrapper"] = SeekableFileWrapper
+        if request.range is None or request.range.units != "bytes":
+            # A Range that does not parse, or is not in bytes, is ignored as RFC 9110 asks.
+            request.environ.pop("HTTP_RANGE")
+        else:
+            # A whole file goes out through the server's file wrapper (sendfile, zero-copy); for a
+            # range werkzeug must seek, which gunicorn's wrapper cannot: with it, werkzeug would
+            # read and drop every byte before the range. Its own wrapper seeks.
+            request.environ["wsgi.file_wrapper"] = SeekableFileWrapper
     response = send_file(
         path,
         mimetype=mimetype,
@@ -225,7 +227,7 @@ def upload() -> tuple[Response, int]:
         raise ApiError(400, "invalid_upload", "send multipart/form-data with the file in a part named 'file'")
 
     def choose_folder(fields: dict[str, str], filename: str) -> tuple[str, Any]:
-        named = fields.get("category") or request.args.get("category")
+        named = requested_category(fields)
         try:
             category = config.category(named or config.default_category)
             if named:  # else a category field may still follow the file: ingestion checks then
@@ -242,11 +244,7 @@ def upload() -> tuple[Response, int]:
     if received.temporary is None:
         raise ApiError(400, "invalid_upload", "the request has no part named 'file'")
     fields = received.fields
-    for name, value in fields.items():
-        if "\x00" in value:
-            received.discard()
-            raise bad_parameter(name, "contains a NUL character")
-    key = fields.get("category") or request.args.get("category") or config.default_category
+    key = requested_category(fields) or config.default_category
     temporary = received.temporary
     if key != received.folder_category:  # the category field came after the file
         try:
@@ -267,9 +265,7 @@ def upload() -> tuple[Response, int]:
 @require_token
 def maintenance_scan() -> Response:
     body = request.get_json(silent=True) if request.data else {}
-    if body is None:
-        raise ApiError(400, "invalid_body", "the body must be a JSON object")
-    if not isinstance(body, dict):
+    if not isinstance(body, dict):  # also None: a body that is not JSON
         raise ApiError(400, "invalid_body", "the body must be a JSON object")
     allowed = {"categories", "dry_run", "limit", "allow_empty_root"}
     unknown = sorted(set(body) - allowed)

@@ -150,13 +150,18 @@ def get_item(item_id: int, *, include_deleted: bool = False) -> MediaItem:
 def media_file(config: MediaConfig, item_id: int) -> tuple[MediaItem, str]:
     """An item and the path of its file, which must exist and lie under its category's root."""
     item = get_item(item_id)
-    category = config.categories.get(item.category)
     path = fs_path(item.path)
     if item.status == "missing" or not os.path.isfile(path):
         raise NotFound(f"the file of media item {item_id} is missing")
-    if category is None or not category.contains(path):
+    if not _under_its_root(config, item, path):
         raise NotFound(f"media item {item_id} is not under a configured root")
     return item, path
+
+
+def _under_its_root(config: MediaConfig, item: MediaItem, path: str) -> bool:
+    """Only files below their (still configured) category's root are served or removed."""
+    category = config.categories.get(item.category)
+    return category is not None and category.contains(path)
 
 
 def check_database() -> None:
@@ -189,8 +194,7 @@ def delete_item(config: MediaConfig, item_id: int, *, soft: bool, delete_file: b
     removed = False
     if delete_file:
         path = fs_path(item.path)
-        category = config.categories.get(item.category)
-        if category is None or not category.contains(path):
+        if not _under_its_root(config, item, path):
             raise InvalidOption(
                 "delete_file", "the file is not under its category's root; it was not touched"
             )
@@ -210,15 +214,19 @@ def category_counts(config: MediaConfig) -> list[dict[str, Any]]:
         .group_by(MediaItem.category, MediaItem.status)
         .tuples()
     )
+
+    def empty() -> dict[str, Any]:
+        return {"counts": dict.fromkeys(STATUSES, 0), "total_size_bytes": 0}
+
     counts: dict[str, dict[str, Any]] = {}
     for category, status, count, size in rows:
-        entry = counts.setdefault(category, {"counts": dict.fromkeys(STATUSES, 0), "total_size_bytes": 0})
+        entry = counts.setdefault(category, empty())
         entry["counts"][status] = count
         if status != "deleted":
             entry["total_size_bytes"] += int(size or 0)
     result = []
     for key, category in config.categories.items():
-        entry = counts.get(key, {"counts": dict.fromkeys(STATUSES, 0), "total_size_bytes": 0})
+        entry = counts.get(key) or empty()
         result.append(
             {
                 **category.to_dict(),

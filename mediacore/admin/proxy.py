@@ -38,15 +38,20 @@ FORWARDED_REQUEST_HEADERS = (
 CHUNK = 256 * 1024
 
 
+def json_error(status: int, code: str, message: str) -> Response:
+    """The console's JSON errors have the API's shape, so scripts handle both alike."""
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    return response
+
+
 class ApiUnavailable(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
 
     def response(self) -> Response:
-        response = jsonify({"error": {"code": self.code, "message": self.message}})
-        response.status_code = self.status
-        return response
+        return json_error(self.status, self.code, self.message)
 
 
 class _SizedStream:

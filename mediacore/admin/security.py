@@ -8,7 +8,9 @@ import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import current_app, jsonify, redirect, request, session, url_for
+from flask import current_app, redirect, request, session, url_for
+
+from .proxy import json_error
 
 F = TypeVar("F", bound=Callable[..., Any])
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -34,12 +36,6 @@ def csrf_valid() -> bool:
     return bool(sent and expected and hmac.compare_digest(sent, expected))
 
 
-def _json_error(status: int, code: str, message: str) -> Any:
-    response = jsonify({"error": {"code": code, "message": message}})
-    response.status_code = status
-    return response
-
-
 def login_required(view: F) -> F:
     """Pages redirect to the login; proxied API calls answer JSON 401. Unsafe methods need CSRF."""
 
@@ -48,10 +44,10 @@ def login_required(view: F) -> F:
         wants_json = request.path.startswith("/admin/")
         if not session.get("user"):
             if wants_json:
-                return _json_error(401, "login_required", "log in to the admin console first")
+                return json_error(401, "login_required", "log in to the admin console first")
             return redirect(url_for("console.login", next=request.full_path))
         if request.method in UNSAFE_METHODS and not csrf_valid():
-            return _json_error(403, "csrf_failed", "missing or wrong CSRF token; reload the page")
+            return json_error(403, "csrf_failed", "missing or wrong CSRF token; reload the page")
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

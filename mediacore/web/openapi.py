@@ -5,9 +5,42 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from peewee import BigIntegerField, CharField, DateTimeField, DoubleField, IntegerField, TextField
+
 from .. import __version__
 from ..library import MAX_PAGE, MAX_PER_PAGE, SORT_FIELDS
-from ..models import STATUSES
+from ..models import SOURCES, STATUSES, JSONField, MediaItem
+
+_JSON_TYPES = (
+    (BigIntegerField, {"type": "integer"}),
+    (IntegerField, {"type": "integer"}),
+    (DoubleField, {"type": "number"}),
+    (DateTimeField, {"type": "string", "format": "date-time"}),
+    (JSONField, {"type": "object"}),
+    (TextField, {"type": "string"}),
+    (CharField, {"type": "string"}),
+)
+
+
+def _item_schema() -> dict[str, Any]:
+    """The item's schema, derived from the model so that a new column cannot be left out."""
+    properties: dict[str, Any] = {}
+    required = ["stream_url", "poster_url"]
+    for field in MediaItem._meta.sorted_fields:
+        schema: dict[str, Any] = dict(next(json for kind, json in _JSON_TYPES if isinstance(field, kind)))
+        if field.null and field.name != "metadata":  # metadata is always an object, {} when empty
+            schema["type"] = [schema["type"], "null"]
+        else:
+            required.append(field.name)
+        properties[field.name] = schema
+    properties.update(
+        status={"enum": list(STATUSES)},
+        source={"enum": list(SOURCES)},
+        size_bytes={"type": "integer", "minimum": 0},
+        stream_url={"type": "string"},
+        poster_url={"type": "string"},
+    )
+    return {"type": "object", "required": sorted(required), "properties": properties}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -45,9 +78,6 @@ ITEM_ID = {
     "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
 }
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
-NULLABLE_INT = {"type": ["integer", "null"]}
-NULLABLE_STR = {"type": ["string", "null"]}
-NULLABLE_NUM = {"type": ["number", "null"]}
 
 CATEGORY_SUMMARY = {
     "type": "object",
@@ -98,71 +128,7 @@ SCHEMAS: dict[str, Any] = {
             }
         },
     },
-    "MediaItem": {
-        "type": "object",
-        "required": [
-            "id",
-            "category",
-            "path",
-            "relative_path",
-            "filename",
-            "extension",
-            "media_type",
-            "status",
-            "source",
-            "size_bytes",
-            "mtime",
-            "metadata",
-            "created_at",
-            "updated_at",
-            "stream_url",
-            "poster_url",
-        ],
-        "properties": {
-            "id": {"type": "integer"},
-            **{
-                name: {"type": "string"}
-                for name in (
-                    "category",
-                    "path",
-                    "relative_path",
-                    "filename",
-                    "extension",
-                    "media_type",
-                    "stream_url",
-                    "poster_url",
-                )
-            },
-            **{
-                name: NULLABLE_STR
-                for name in (
-                    "mime_type",
-                    "title",
-                    "description",
-                    "video_codec",
-                    "audio_codec",
-                    "series",
-                    "artist",
-                    "album",
-                    "uploaded_by",
-                    "last_seen_at",
-                    "missing_since",
-                )
-            },
-            **{
-                name: NULLABLE_INT
-                for name in ("width", "height", "bitrate", "year", "season", "episode", "track_number")
-            },
-            "duration_seconds": NULLABLE_NUM,
-            "size_bytes": {"type": "integer", "minimum": 0},
-            "mtime": {"type": "number"},
-            "status": {"enum": list(STATUSES)},
-            "source": {"enum": ["scan", "upload"]},
-            "metadata": {"type": "object"},
-            "created_at": {"type": "string", "format": "date-time"},
-            "updated_at": {"type": "string", "format": "date-time"},
-        },
-    },
+    "MediaItem": _item_schema(),
     "MediaPage": {
         "type": "object",
         "required": ["items", "page", "per_page", "total", "pages"],

@@ -1,24 +1,23 @@
 """Metadata extraction: one code path for scans and uploads.
 
 Every ``mediacore_extract_metadata`` implementation runs for every file, each isolated from
-the others' errors; the files of a scan are extracted in parallel (see :func:`_executor`).
+the others' errors; the files of a scan are extracted in parallel (see :mod:`mediacore.parallel`).
 """
 
 from __future__ import annotations
 
 import mimetypes
-import multiprocessing
 import os
-import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 from .config import MediaCategory
 from .errors import UnsupportedMedia
 from .models import METADATA_COLUMNS
+from .parallel import default_workers, executor
 from .plugins import call_each
 from .scanner import FileEntry, display_path
 
@@ -34,10 +33,6 @@ class Extraction:
     @property
     def error(self) -> str | None:
         return "; ".join(self.errors) if self.errors else None
-
-
-def default_workers() -> int:
-    return min(16, (os.cpu_count() or 1) * 2)
 
 
 def extract_metadata(path: str, category: MediaCategory) -> Extraction:
@@ -66,7 +61,7 @@ def extract_many(
         for entry in entries:
             yield entry, extract_metadata(entry.path, category)
         return
-    with _executor(workers) as pool:
+    with executor(workers) as pool:
         window: deque[tuple[FileEntry, Future[Extraction]]] = deque()
         for entry in entries:
             window.append((entry, pool.submit(extract_metadata, entry.path, category)))
@@ -76,21 +71,6 @@ def extract_many(
         while window:
             done, future = window.popleft()
             yield done, future.result()
-
-
-def _executor(workers: int) -> Executor:
-    """Processes where forking is safe, threads elsewhere.
-
-    guessit and mutagen are pure Python, so threads share one core; processes use them all.
-    But ``fork`` copies only the calling thread, which is safe only when it is the sole thread
-    (the command line). A server, with its request threads, extracts in threads.
-    """
-    if hasattr(os, "fork") and threading.active_count() == 1:
-        cores = os.cpu_count() or 1
-        return ProcessPoolExecutor(
-            max_workers=min(workers, cores), mp_context=multiprocessing.get_context("fork")
-        )
-    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mediacore-extract")
 
 
 def file_fields(entry: FileEntry, category: MediaCategory) -> dict[str, Any]:

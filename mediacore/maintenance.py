@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Final
+from typing import Any
 
 from .config import MediaCategory, MediaConfig
 from .db import refresh_statistics
@@ -21,7 +21,8 @@ from .extract import Extraction, extract_many, row_fields
 from .hooks import handle_missing
 from .locks import scan_lock
 from .models import METADATA_COLUMNS, MediaItem, database, get_setting, set_setting, utcnow
-from .scanner import EnhancedMediaScanner, FileEntry, RootUnavailable, display_path
+from .scanner import FileEntry, display_path
+from .survey import ID, STATUS, Comparison, KnownRow, Survey, survey
 
 #: Called as ``progress(category_key, files_done, files_total)``.
 ProgressCallback = Callable[[str, int, int], None]
@@ -120,15 +121,6 @@ class ScanSummary:
         }
 
 
-#: A row of what the database knows: (path, id, size_bytes, mtime, status), kept as the driver's
-#: own tuple because this is per-file work on the hot path.
-_Known = tuple[str, int, int, float, str]
-_ID: Final = 1
-_SIZE: Final = 2
-_MTIME: Final = 3
-_STATUS: Final = 4
-
-
 def run_maintenance_scan(
     config: MediaConfig, options: ScanOptions | None = None, *, progress: ProgressCallback | None = None
 ) -> ScanSummary:
@@ -143,8 +135,9 @@ def run_maintenance_scan(
             config_version=config.version,
             selected_categories=[category.key for category in categories],
         )
-        for category in categories:
-            summary.categories[category.key] = _CategoryScan(category, options, progress).run()
+        surveys = survey(categories, workers=options.workers, limit=options.limit)
+        for category, surveyed in zip(categories, surveys, strict=True):
+            summary.categories[category.key] = _CategoryScan(category, options, progress).run(surveyed)
         if not options.dry_run:
             with database.atomic():
                 directories = dict(get_setting("media_scan_directories") or {})
@@ -166,59 +159,44 @@ class _CategoryScan:
         self.progress = progress
         self.summary = CategorySummary(dry_run=options.dry_run)
 
-    def run(self) -> CategorySummary:
-        scanner = EnhancedMediaScanner(self.category.root_path, self.category.extensions)
-        try:
-            entries = list(scanner.walk())
-        except RootUnavailable as exc:
+    def run(self, surveyed: Survey) -> CategorySummary:
+        found = surveyed.found
+        if found is None:
             self.summary.root_exists = False
-            self.summary.notes.append(f"{exc}; nothing was marked missing")
+            self.summary.notes.append(f"{surveyed.unavailable}; nothing was marked missing")
             return self.summary
-        known = self._known_items()
-        for problem in scanner.problems:
+        for problem in found.problems:
             self.summary.errors.append({"path": problem.path, "error": f"cannot read: {problem.error}"})
+        self.summary.files_found = found.files_found
+        limit = self.options.limit
+        self.summary.files_scanned = found.files_found if limit is None else min(limit, found.files_found)
+        self.summary.limited = self.summary.files_scanned < found.files_found
+        self.summary.unchanged = found.unchanged
 
-        self.summary.files_found = len(entries)
-        if self.options.limit:  # the same files each time: a limited scan picks in path order
-            entries.sort()
-        processed = entries[: self.options.limit] if self.options.limit else entries
-        self.summary.limited = len(processed) < len(entries)
-        self.summary.files_scanned = len(processed)
-
-        new, changed = self._classify(processed, known)
+        new, changed = self._classify(found.to_read, surveyed.known)
         self.summary.added, self.summary.updated = len(new), len(changed)
+        if self.progress:
+            self.progress(self.category.key, found.files_found, found.files_found)
         if not self.options.dry_run:
             self._write(new, changed)
         elif new or changed:
             self.summary.notes.append("dry run: new and changed files were counted, not read")
-        self._mark_missing(entries, known, [problem.path for problem in scanner.problems])
+        self._mark_missing(found, surveyed.known)
         return self.summary
 
-    def _known_items(self) -> dict[str, _Known]:
-        """What the database knows of this category, in one query of raw rows (no per-field
-        conversion: all five columns come back from the driver as the Python types we need)."""
-        query = MediaItem.select(
-            MediaItem.path, MediaItem.id, MediaItem.size_bytes, MediaItem.mtime, MediaItem.status
-        ).where(MediaItem.category == self.category.key)
-        return {row[0]: row for row in database.execute(query).fetchall()}
-
+    @staticmethod
     def _classify(
-        self, entries: list[FileEntry], known: dict[str, _Known]
+        to_read: list[FileEntry], known: dict[str, KnownRow]
     ) -> tuple[list[FileEntry], list[tuple[int, FileEntry]]]:
+        """New files, and changed ones with the id of their row."""
         new: list[FileEntry] = []
         changed: list[tuple[int, FileEntry]] = []
-        for done, entry in enumerate(entries, 1):
+        for entry in to_read:
             row = known.get(display_path(entry.path))
             if row is None:
                 new.append(entry)
-            elif row[_STATUS] == "deleted":  # soft-deleted stays deleted while its file is there
-                self.summary.unchanged += 1
-            elif row[_STATUS] == "missing" or row[_SIZE] != entry.size or row[_MTIME] != entry.mtime:
-                changed.append((row[_ID], entry))
             else:
-                self.summary.unchanged += 1
-            if self.progress and (done % 500 == 0 or done == len(entries)):
-                self.progress(self.category.key, done, len(entries))
+                changed.append((row[ID], entry))
         return new, changed
 
     def _write(self, new: list[FileEntry], changed: list[tuple[int, FileEntry]]) -> None:
@@ -255,17 +233,16 @@ class _CategoryScan:
                 # An upload may have claimed a path since the walk: keep its row.
                 MediaItem.insert_many(inserts).on_conflict_ignore().execute()
 
-    def _mark_missing(
-        self, entries: list[FileEntry], known: dict[str, _Known], unreadable: list[str]
-    ) -> None:
-        present = {display_path(entry.path) for entry in entries}
-        shielded = tuple(folder.rstrip(os.sep) + os.sep for folder in unreadable)
+    def _mark_missing(self, found: Comparison, known: dict[str, KnownRow]) -> None:
+        """Mark what the database has as available but the walk did not find."""
+        shielded = tuple(problem.path.rstrip(os.sep) + os.sep for problem in found.problems)
+        seen = set(found.seen)
         vanished = [
-            (path, known[path][_ID])
-            for path in known.keys() - present
-            if known[path][_STATUS] == "available" and not path.startswith(shielded)
+            (path, row[ID])
+            for path, row in known.items()
+            if row[STATUS] == "available" and row[ID] not in seen and not path.startswith(shielded)
         ]
-        if len(vanished) >= EMPTY_ROOT_GUARD and not entries and not self.options.allow_empty_root:
+        if len(vanished) >= EMPTY_ROOT_GUARD and not found.files_found and not self.options.allow_empty_root:
             self.summary.notes.append(
                 f"root {self.category.root_path} holds no matching files but {len(vanished)} items are "
                 "available: nothing was marked missing (is the share mounted?). Scan with "

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator, MutableSequence
 from dataclasses import dataclass, field
+from functools import partial
 from stat import S_ISREG
 from typing import NamedTuple
 
@@ -57,6 +59,26 @@ def fs_path(stored: str) -> str:
 
 
 @dataclass
+class WalkResult:
+    """What one walker found: the matching files and the folders it could not read."""
+
+    entries: list[FileEntry] = field(default_factory=list)
+    problems: list[WalkProblem] = field(default_factory=list)
+
+
+#: Folders per walker when a tree is shared out: enough that one big folder does not leave
+#: the other walkers idle, few enough that handing them out costs nothing.
+_FOLDERS_PER_PART = 8
+#: ``FileEntry(...)`` without the Python-level ``__new__`` a named tuple has (a hot path).
+_file_entry = tuple.__new__
+
+
+def file_entries(plain: Iterable[tuple[str, int, float]]) -> list[FileEntry]:
+    """Plain tuples (as sent between processes) made file entries again, at C speed."""
+    return list(map(partial(_file_entry, FileEntry), plain))
+
+
+@dataclass
 class EnhancedMediaScanner:
     """Finds the files under ``root`` whose extension is in ``extensions``."""
 
@@ -80,47 +102,79 @@ class EnhancedMediaScanner:
             raise RootUnavailable(f"root folder {self._root} cannot be read: {exc.strerror}") from None
 
     def walk(self) -> Iterator[FileEntry]:
-        """Yield every matching file; unreadable sub-folders go to :attr:`problems`.
-
-        The loop is the scan's hot path: a plain file costs one ``stat`` and no call beyond it.
-        """
+        """Yield every matching file; unreadable sub-folders go to :attr:`problems`."""
         self.check_root()
         self.problems = []
-        extensions = self._extensions
         visited = {self._real_root}
         pending = [self._root]
         while pending:
-            folder = pending.pop()
-            try:
-                with os.scandir(folder) as iterator:
-                    entries = list(iterator)
-            except OSError as exc:
-                self.problems.append(WalkProblem(display_path(folder), exc.strerror or str(exc)))
-                continue
-            for entry in entries:
-                name = entry.name
-                if name[0] == ".":
-                    continue
-                try:
-                    if entry.is_symlink():
-                        found = self._follow(entry, visited, pending)
-                        if found is not None:
-                            yield found
-                        continue
-                    if entry.is_dir(follow_symlinks=False):
-                        pending.append(entry.path)
-                        continue
-                    dot = name.rfind(".")
-                    if dot < 0 or name[dot + 1 :].lower() not in extensions:
-                        continue
-                    info = entry.stat(follow_symlinks=False)
-                except OSError as exc:
-                    self.problems.append(WalkProblem(display_path(entry.path), exc.strerror or str(exc)))
-                    continue
-                if S_ISREG(info.st_mode):
-                    yield FileEntry(entry.path, info.st_size, info.st_mtime)
+            yield from self._read_folder(pending.pop(), pending, visited, self.problems)
 
-    def _follow(self, entry: os.DirEntry[str], visited: set[str], pending: list[str]) -> FileEntry | None:
+    def split(self, parts: int) -> tuple[WalkResult, list[list[str]]]:
+        """Walk the top of the tree until there are enough folders to share among ``parts``
+        walkers: (what the top held, folder groups for :meth:`walk_folders`)."""
+        self.check_root()
+        top = WalkResult()
+        visited = {self._real_root}
+        pending = deque([self._root])
+        wanted = parts * _FOLDERS_PER_PART
+        while pending and len(pending) < wanted:
+            folder = pending.popleft()
+            top.entries += self._read_folder(folder, pending, visited, top.problems)
+        groups = [list(pending)[index::wanted] for index in range(min(wanted, len(pending)))]
+        return top, groups
+
+    def walk_folders(self, folders: list[str]) -> WalkResult:
+        """Walk these folders of the tree (one walker's share, see :meth:`split`)."""
+        result = WalkResult()
+        visited = {self._real_root}
+        pending = list(folders)
+        while pending:
+            result.entries += self._read_folder(pending.pop(), pending, visited, result.problems)
+        return result
+
+    def _read_folder(
+        self, folder: str, pending: MutableSequence[str], visited: set[str], problems: list[WalkProblem]
+    ) -> list[FileEntry]:
+        """One folder's matching files; its sub-folders are appended to ``pending``.
+
+        The scan's hot path: a plain file costs one ``stat`` and no Python call beyond it.
+        """
+        try:
+            with os.scandir(folder) as iterator:
+                entries = list(iterator)
+        except OSError as exc:
+            problems.append(WalkProblem(display_path(folder), exc.strerror or str(exc)))
+            return []
+        found = []
+        extensions = self._extensions
+        for entry in entries:
+            name = entry.name
+            if name[0] == ".":
+                continue
+            try:
+                if entry.is_symlink():
+                    followed = self._follow(entry, visited, pending)
+                    if followed is not None:
+                        found.append(followed)
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                    continue
+                dot = name.rfind(".")
+                if dot < 0 or name[dot + 1 :].lower() not in extensions:
+                    continue
+                info = entry.stat(follow_symlinks=False)
+            except OSError as exc:
+                problems.append(WalkProblem(display_path(entry.path), exc.strerror or str(exc)))
+                continue
+            if S_ISREG(info.st_mode):
+                found.append(_file_entry(FileEntry, (entry.path, info.st_size, info.st_mtime)))
+        return found
+
+    def _follow(
+        self, entry: os.DirEntry[str], visited: set[str], pending: MutableSequence[str]
+    ) -> FileEntry | None:
         """A symbolic link: followed only when it stays inside the root, each folder once."""
         if not self._inside_root(entry.path):
             return None

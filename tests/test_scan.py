@@ -13,6 +13,8 @@ from mediacore.errors import InvalidOption, ScanAlreadyRunning, UnknownCategory
 from mediacore.locks import scan_lock
 from mediacore.maintenance import ScanOptions
 from mediacore.models import MediaItem, database, get_setting
+from mediacore.scanner import EnhancedMediaScanner
+from mediacore.survey import survey
 
 _reads: list[str] = []
 _watching: list[str] = []
@@ -284,6 +286,46 @@ def test_hidden_symlinks_and_awkward_names(library):
     latin1 = library.items(filename="Caf\\xe9 (1999).mp4")[0]
     assert latin1.width == 320 and latin1.year == 1999
     assert library.scan(categories=["movies"])["totals"]["unchanged"] == 5
+
+
+def test_a_tree_shared_among_walkers_scans_like_one_walk(library):
+    """Enough folders that the walk is shared out (among processes wherever this test can fork),
+    with the awkward cases inside the shares."""
+    root = library.root("tv_series")
+    for show in range(12):
+        for season in (1, 2):
+            name = f"Show {show:02d}/Season {season:02d}/Show {show:02d} - S{season:02d}E01.mp4"
+            library.add_video(name, category="tv_series")
+    library.add_video("Show 03/.trash/Old - S01E01.mp4", category="tv_series")
+    (root / "Show 04" / "Season 01" / "back").symlink_to(root, target_is_directory=True)
+    (root / "Show 05" / "Extras").symlink_to(root / "Show 06" / "Season 01", target_is_directory=True)
+    library.factory.video(os.fsdecode(os.fsencode(root) + b"/Show 07/Season 01/Caf\xe9 - S01E09.mp4"))
+
+    scanner = EnhancedMediaScanner(root, ["mp4", "mkv"])
+    top, shares = scanner.split(2)
+    shared = top.entries + [entry for share in shares for entry in scanner.walk_folders(share).entries]
+    assert len(shares) > 1 and sorted(shared) == sorted(scanner.walk())
+
+    first = library.scan(categories=["tv_series"])["categories"]["tv_series"]
+    assert first["added"] == first["files_found"] == 2 + 24 + 1 + 1 and first["errors"] == []
+    assert library.items(relative_path="Show 05/Extras/Show 06 - S01E01.mp4")[0].status == "available"
+    category = library.config().category("tv_series")
+    with database.connection_context():
+        alone, shared_out = (survey([category], workers=workers)[0].found for workers in (1, 2))
+    assert alone is not None and shared_out is not None
+    assert alone.to_read == shared_out.to_read == [] and alone.unchanged == shared_out.unchanged == 28
+    assert sorted(alone.seen) == sorted(shared_out.seen)
+
+    (root / "Show 09/Season 02/Show 09 - S02E01.mp4").unlink()
+    library.add_video("Show 10/Season 01/Show 10 - S01E01.mp4", category="tv_series", seconds=3.0)
+    with database.connection_context():
+        MediaItem.update(status="deleted").where(MediaItem.filename == "Show 11 - S01E01.mp4").execute()
+    (root / "Show 11/Season 01/Show 11 - S01E01.mp4").write_bytes(b"changed while deleted")
+    second = library.scan(categories=["tv_series"])["categories"]["tv_series"]
+    assert (second["added"], second["updated"], second["missing"]) == (0, 1, 1)
+    assert second["missing_paths"] == [str(root / "Show 09/Season 02/Show 09 - S02E01.mp4")]
+    assert library.items(filename="Show 10 - S01E01.mp4")[0].duration_seconds == pytest.approx(3.0, abs=0.2)
+    assert library.items(filename="Show 11 - S01E01.mp4")[0].status == "deleted"
 
 
 def test_uppercase_extension_matches(library):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import functools
+import json
 import math
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from peewee import SQL, fn
@@ -13,7 +16,7 @@ from peewee import SQL, fn
 from .config import MediaConfig
 from .db import has_search_index
 from .errors import InvalidOption, NotFound, refuse_nul
-from .models import STATUSES, MediaCount, MediaItem, database, get_setting, item_dict, utcnow
+from .models import ITEM_FIELDS, STATUSES, MediaCount, MediaItem, database, get_setting, item_from_row, utcnow
 from .scanner import fs_path
 
 MAX_PER_PAGE = 500
@@ -44,9 +47,12 @@ class ListQuery:
     series: str | None = None
     season: int | None = None
     sort: str = "title"
+    #: Where the previous page ended (its ``next_cursor``); the page after it is read from the
+    #: sort index directly, however deep, instead of skipping ``(page - 1) * per_page`` entries.
+    cursor: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("category", "status", "media_type", "q", "series", "sort"):
+        for name in ("category", "status", "media_type", "q", "series", "sort", "cursor"):
             refuse_nul(name, getattr(self, name))
         if not 1 <= self.page <= MAX_PAGE:
             raise InvalidOption("page", f"must be between 1 and {MAX_PAGE}")
@@ -56,6 +62,44 @@ class ListQuery:
             raise InvalidOption("status", f"must be one of {', '.join(STATUSES)} or all")
         if self.sort.lstrip("-") not in SORT_FIELDS:
             raise InvalidOption("sort", f"must be one of {', '.join(SORT_FIELDS)}, with '-' for descending")
+        if self.cursor is not None and self.page != 1:
+            raise InvalidOption("cursor", "give either page or cursor, not both")
+        if self.cursor is not None:
+            Cursor.decode(self.cursor, self.sort)  # a bad one is refused before any query
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ended: the sort, the last item's sort value and id, and the next page's number.
+
+    Sent to clients as opaque URL-safe text; they hand it back unchanged.
+    """
+
+    sort: str
+    value: Any
+    last_id: int
+    page: int
+
+    def encode(self) -> str:
+        value = self.value.isoformat(sep=" ") if isinstance(self.value, datetime) else self.value
+        data = json.dumps([self.sort, value, self.last_id, self.page], separators=(",", ":"))
+        return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str, sort: str) -> Cursor:
+        try:
+            sort_of, value, last_id, page = json.loads(
+                base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            )
+        except (ValueError, TypeError):
+            raise InvalidOption("cursor", "not a cursor this API returned") from None
+        if sort_of != sort:
+            raise InvalidOption("cursor", f"was made for sort={sort_of}, not sort={sort}")
+        if not isinstance(last_id, int) or not isinstance(page, int) or not 1 < page <= MAX_PAGE:
+            raise InvalidOption("cursor", "not a cursor this API returned")
+        if not isinstance(value, (str, int, float, type(None))):
+            raise InvalidOption("cursor", "not a cursor this API returned")
+        return cls(sort, value, last_id, page)
 
 
 @dataclass(frozen=True)
@@ -64,6 +108,8 @@ class Page:
     page: int
     per_page: int
     total: int
+    #: The cursor of the page after this one; None on the last page.
+    next_cursor: str | None = None
 
     @property
     def pages(self) -> int:
@@ -71,7 +117,7 @@ class Page:
 
 
 def list_items(config: MediaConfig, query: ListQuery) -> Page:
-    """One page of items and the total count: two queries whatever the page size."""
+    """One page of items, the total count, and the cursor of the next page."""
     if query.category is not None:
         config.category(query.category)  # an unknown key is an error, not an empty page
     select = MediaItem.select()
@@ -88,16 +134,77 @@ def list_items(config: MediaConfig, query: ListQuery) -> Page:
             select = select.where(column == value)
     if query.q:
         select = select.where(_search(query.q))
-    total = _stored_count(query) if _only_category_and_status(query) else select.count()
-    field = SORT_FIELDS[query.sort.lstrip("-")]
+    key = SORT_FIELDS[query.sort.lstrip("-")]
     descending = query.sort.startswith("-")
-    order = field.desc(nulls="LAST") if descending else field.asc(nulls="LAST")
+    order = key.desc(nulls="LAST") if descending else key.asc(nulls="LAST")
     tie = MediaItem.id.desc() if descending else MediaItem.id.asc()
-    # Deferred join: the page's ids come from the index alone (a deep page skips index entries,
-    # not rows), then only those rows are read.
-    page_ids = select.select(MediaItem.id).order_by(order, tie).paginate(query.page, query.per_page)
-    rows: Any = MediaItem.select().where(MediaItem.id.in_(page_ids)).order_by(order, tie).dicts()
-    return Page([item_dict(row) for row in rows], query.page, query.per_page, total)
+    # Deferred join: the page's ids (and sort values, for the next cursor) come from the sort
+    # index alone, then only those rows are read.
+    keys = select.select(MediaItem.id, key).order_by(order, tie)
+    total: int | None = None
+    if query.cursor is not None:
+        cursor = Cursor.decode(query.cursor, query.sort)
+        number = cursor.page
+        rows = _after(keys, key, descending, cursor, query.per_page)
+    elif query.q:
+        # Every match is found and sorted anyway: counting them in the same pass spares
+        # running the search twice.
+        number = query.page
+        counted = keys.select_extend(fn.COUNT(MediaItem.id).over()).paginate(number, query.per_page)
+        rows = database.execute(counted).fetchall()
+        total = rows[0][2] if rows else (0 if number == 1 else None)
+    else:
+        number = query.page
+        rows = database.execute(keys.paginate(number, query.per_page)).fetchall()
+    if total is None:
+        total = _stored_count(query) if _only_category_and_status(query) else select.count()
+    following = None
+    if len(rows) == query.per_page and number * query.per_page < total:
+        following = Cursor(query.sort, rows[-1][1], rows[-1][0], number + 1).encode()
+    items = _items_by_id([row[0] for row in rows])
+    return Page(items, number, query.per_page, total, following)
+
+
+def _after(keys: Any, key: Any, descending: bool, cursor: Cursor, limit: int) -> list[tuple[Any, ...]]:
+    """The ``limit`` rows after the cursor, as an index range: those with a sort value past it,
+    then (sorted last) those without one."""
+    rows: list[tuple[Any, ...]] = []
+    if cursor.value is not None:
+        # Spelled out rather than as a row value, (key, id) > (value, last_id): SQLite would
+        # then not start from the value in an index on an expression such as LOWER(title).
+        value, last_id = cursor.value, cursor.last_id
+        if descending:
+            past = (key <= value) & ((key < value) | (MediaItem.id < last_id))
+        else:
+            past = (key >= value) & ((key > value) | (MediaItem.id > last_id))
+        rows = database.execute(keys.where(past).limit(limit)).fetchall()
+    if len(rows) < limit:
+        nulls = keys.where(key.is_null())
+        if cursor.value is None:
+            nulls = nulls.where(
+                MediaItem.id < cursor.last_id if descending else MediaItem.id > cursor.last_id
+            )
+        rows += database.execute(nulls.limit(limit - len(rows))).fetchall()
+    return rows
+
+
+def _items_by_id(ids: list[int]) -> list[dict[str, Any]]:
+    """The items with these ids, in this order."""
+    if not ids:
+        return []
+    cursor = database.execute_sql(_rows_by_id_sql(type(database.obj).__name__, len(ids)), ids)
+    found = {row[0]: item_from_row(row) for row in cursor.fetchall()}
+    return [found[item_id] for item_id in ids if item_id in found]
+
+
+@functools.cache
+def _rows_by_id_sql(database_kind: str, count: int) -> str:
+    """SELECT every column of ``count`` items by id, compiled once per kind of database and
+    page size (compiling a 34-column SELECT costs more than running it)."""
+    columns = [MediaItem._meta.fields[name] for name in ITEM_FIELDS]
+    assert columns[0] is MediaItem.id
+    sql, _ = MediaItem.select(*columns).where(MediaItem.id.in_(list(range(count)))).sql()
+    return str(sql)
 
 
 def _search(text: str) -> Any:

@@ -115,14 +115,32 @@ class MediaCount(BaseModel):
 ITEM_FIELDS: tuple[str, ...] = tuple(MediaItem._meta.sorted_field_names)
 
 
+_TIMESTAMPS = ("created_at", "updated_at", "last_seen_at", "missing_since")
+
+
 def item_dict(row: dict[str, Any]) -> dict[str, Any]:
     """An item as the API and the hooks see it: every column, timestamps as ISO-8601 UTC,
     ``metadata`` as an object. Takes a model's data or a row from a ``.dicts()`` query."""
     data = {name: row.get(name) for name in ITEM_FIELDS}
-    for name in ("created_at", "updated_at", "last_seen_at", "missing_since"):
+    for name in _TIMESTAMPS:
         value = data[name]
         data[name] = isoformat(value) if isinstance(value, datetime) else value
     data["metadata"] = data["metadata"] or {}
+    return data
+
+
+def item_from_row(row: tuple[Any, ...]) -> dict[str, Any]:
+    """:func:`item_dict` of a raw row of :data:`ITEM_FIELDS`, in that order, as the driver
+    returns it (a listing's hot path: no per-field conversion but for the timestamps, which
+    SQLite returns as text, and ``metadata``, stored as JSON text)."""
+    data = dict(zip(ITEM_FIELDS, row, strict=True))
+    for name in _TIMESTAMPS:
+        value = data[name]
+        if value is not None:
+            stored = datetime.fromisoformat(value) if isinstance(value, str) else value
+            data[name] = stored.replace(tzinfo=None).isoformat() + "Z"
+    metadata = data["metadata"]
+    data["metadata"] = (json.loads(metadata) if isinstance(metadata, str) else metadata) or {}
     return data
 
 

@@ -11,7 +11,7 @@ from playhouse.test_utils import count_queries
 
 from mediacore import PosterImage, hookimpl
 from mediacore.locks import scan_lock
-from mediacore.models import database
+from mediacore.models import MediaItem, database, utcnow
 from mediacore.testing import TEST_TOKEN, png_bytes
 
 AUTH = {"Authorization": f"Bearer {TEST_TOKEN}"}
@@ -101,11 +101,102 @@ def test_sort_ties_break_by_id_and_pages_do_not_overlap(library, mediacore_clien
         assert mediacore_client.get(f"/api/v1/media?sort=-{key}").status_code == 200
 
 
-def test_listing_costs_two_queries_whatever_the_page_size(library, mediacore_app):
+def test_listing_costs_three_queries_whatever_the_page_size(library, mediacore_app):
     client = mediacore_app.test_client()
-    with count_queries() as counter:
-        assert len(ids_of(client.get("/api/v1/media?per_page=500&status=all"))) == 9
-    assert counter.count == 2
+    for per_page, expected in ((500, 9), (1, 1)):
+        with count_queries() as counter:
+            assert len(ids_of(client.get(f"/api/v1/media?per_page={per_page}&status=all"))) == expected
+        assert counter.count == 3  # the page's keys, the total, the page's rows
+
+
+def test_cursor_pages_are_the_numbered_pages(media_library, mediacore_client):
+    """Following ``next_cursor`` gives the pages that page numbers give, through ties, items
+    without a sort value (sorted last either way), non-ASCII titles and a search."""
+    titles = ["b", "Émile", "émile", None, "a", "b", "Zed", None, "ab", "b", "émilie", "a"]
+    now = utcnow()
+    rows = [
+        {
+            "category": "movies",
+            "path": f"/nowhere/{index}.mkv",
+            "relative_path": f"{index}.mkv",
+            "filename": f"{index}.mkv",
+            "extension": "mkv",
+            "media_type": "video",
+            "title": titles[index % len(titles)],
+            "year": None if index % 5 == 0 else 1990 + index % 3,
+            "size_bytes": 1000 + index % 4,
+            "mtime": 1.0,
+            "created_at": now,
+            "updated_at": now,
+            "metadata": {},
+        }
+        for index in range(23)
+    ]
+    with database.connection_context():
+        MediaItem.insert_many(rows).execute()
+
+    def by_numbers(query):
+        first = mediacore_client.get(f"/api/v1/media?per_page=4&{query}").get_json()
+        pages = [first] + [
+            mediacore_client.get(f"/api/v1/media?per_page=4&page={n}&{query}").get_json()
+            for n in range(2, first["pages"] + 1)
+        ]
+        return [page["page"] for page in pages], [ids_of_page(page) for page in pages]
+
+    def by_cursors(query):
+        pages = [mediacore_client.get(f"/api/v1/media?per_page=4&{query}").get_json()]
+        while pages[-1]["next_cursor"]:
+            response = mediacore_client.get(
+                "/api/v1/media",
+                query_string={"per_page": 4, "cursor": pages[-1]["next_cursor"]}
+                | dict(part.split("=") for part in query.split("&")),
+            )
+            assert response.status_code == 200, response.data
+            pages.append(response.get_json())
+        return [page["page"] for page in pages], [ids_of_page(page) for page in pages]
+
+    for query in ("sort=title", "sort=-title", "sort=year", "sort=-year", "sort=-size", "sort=title&q=mil"):
+        numbers, pages = by_numbers(query)
+        assert by_cursors(query) == (numbers, pages), query
+        assert sum(len(page) for page in pages) == (6 if "q=" in query else 23)
+    null_last = ids_of_page(mediacore_client.get("/api/v1/media?per_page=50&sort=-year").get_json())[-5:]
+    assert {item["year"] for item in item_rows(mediacore_client, null_last)} == {None}
+
+
+def ids_of_page(page):
+    return [item["id"] for item in page["items"]]
+
+
+def item_rows(client, ids):
+    return [client.get(f"/api/v1/media/{item_id}").get_json() for item_id in ids]
+
+
+def test_bad_cursors_are_named(library, mediacore_client):
+    first = mediacore_client.get("/api/v1/media?per_page=2&sort=year").get_json()
+    cursor = first["next_cursor"]
+    assert cursor and first["page"] == 1
+    assert mediacore_client.get(f"/api/v1/media?per_page=2&sort=year&cursor={cursor}").get_json()["page"] == 2
+    assert_error(
+        mediacore_client.get(f"/api/v1/media?per_page=2&sort=title&cursor={cursor}"),
+        400,
+        "invalid_parameter",
+        "cursor: was made for sort=year, not sort=title",
+    )
+    assert_error(
+        mediacore_client.get(f"/api/v1/media?sort=year&page=2&cursor={cursor}"),
+        400,
+        "invalid_parameter",
+        "give either page or cursor",
+    )
+    for garbage in ("abc", "W10", "WyJ5ZWFyIiwxLDIsMV0", "!!!"):  # "[]"; a page number of 1
+        assert_error(
+            mediacore_client.get(f"/api/v1/media?sort=year&cursor={garbage}"),
+            400,
+            "invalid_parameter",
+            "cursor: not a cursor this API returned",
+        )
+    last = mediacore_client.get("/api/v1/media?per_page=50").get_json()
+    assert last["next_cursor"] is None
 
 
 @pytest.mark.parametrize(

@@ -133,6 +133,7 @@ def list_media() -> Response:
         series=text_arg("series"),
         season=int_arg("season"),
         sort=text_arg("sort") or "title",
+        cursor=text_arg("cursor"),
     )
     page = list_items(media_config(), query)
     return jsonify(
@@ -142,6 +143,7 @@ def list_media() -> Response:
             "per_page": page.per_page,
             "total": page.total,
             "pages": page.pages,
+            "next_cursor": page.next_cursor,
         }
     )
 

@@ -135,6 +135,10 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "items": {"type": "array", "items": _ref("MediaItem")},
             **{name: {"type": "integer", "minimum": 0} for name in ("page", "per_page", "total", "pages")},
+            "next_cursor": {
+                "type": ["string", "null"],
+                "description": "Pass as `cursor` for the next page (null on the last page)",
+            },
         },
     },
     "CategorySummary": CATEGORY_SUMMARY,
@@ -316,6 +320,12 @@ def openapi_document(categories: list[str]) -> dict[str, Any]:
                         _query("season", {"type": "integer"}, "Season number"),
                         _query(
                             "sort", {"enum": sort_values, "default": "title"}, "Sort key; '-' for descending"
+                        ),
+                        _query(
+                            "cursor",
+                            {"type": "string"},
+                            "The previous page's `next_cursor`, with the same filters and sort: the next "
+                            "page, as fast however deep (instead of `page`)",
                         ),
                     ],
                     "responses": {"200": _json(_ref("MediaPage"), "A page of items"), **_errors(400)},

@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
 from peewee import (
     AutoField,
     BigIntegerField,
@@ -137,11 +138,18 @@ def item_from_row(row: tuple[Any, ...]) -> dict[str, Any]:
     for name in _TIMESTAMPS:
         value = data[name]
         if value is not None:
-            stored = datetime.fromisoformat(value) if isinstance(value, str) else value
-            data[name] = stored.replace(tzinfo=None).isoformat() + "Z"
+            data[name] = _stored_isoformat(value)
     metadata = data["metadata"]
-    data["metadata"] = (json.loads(metadata) if isinstance(metadata, str) else metadata) or {}
+    data["metadata"] = (orjson.loads(metadata) if isinstance(metadata, str) else metadata) or {}
     return data
+
+
+def _stored_isoformat(value: str | datetime) -> str:
+    if isinstance(value, str):
+        if len(value) == 19 and value[10] == " ":  # "YYYY-MM-DD HH:MM:SS", as stored in SQLite
+            return f"{value[:10]}T{value[11:]}Z"
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=None).isoformat() + "Z"
 
 
 class SystemSetting(BaseModel):

@@ -17,12 +17,14 @@ from ..bootstrap import open_library
 from ..models import database
 from .auth import configured_tokens
 from .errors import register_error_handlers
+from .jsonprovider import OrjsonProvider
 
 DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024**3
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
+    app.json = OrjsonProvider(app)
     app.config.from_mapping(
         MEDIACORE_CONFIG=os.environ.get("MEDIACORE_CONFIG"),
         MEDIACORE_DATABASE_URL=os.environ.get("MEDIACORE_DATABASE_URL"),
@@ -38,8 +40,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     media_config, _ = open_library(app.config["MEDIACORE_CONFIG"], app.config["MEDIACORE_DATABASE_URL"])
     app.extensions["mediacore"] = media_config
     app.config["MEDIACORE_TOKENS"] = configured_tokens(app.config["MEDIACORE_API_TOKEN"])
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     @app.before_request
     def connect() -> None:

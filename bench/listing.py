@@ -79,7 +79,8 @@ def fill(database_url: str, rows: int, config_path: Path) -> None:
     with database.connection_context():
         refresh_statistics(database.obj)  # as a scan of that many files leaves it
         if not is_sqlite(database.obj):
-            database.execute_sql("VACUUM media_items")  # what autovacuum does to a settled library
+            for table in ("media_items", "media_counts"):  # what autovacuum does to a settled library
+                database.execute_sql(f"VACUUM {table}")
 
 
 @dataclass
@@ -124,7 +125,7 @@ def _wrk(url: str) -> Latency:
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     percentiles = {
         match[1]: float(match[2]) * _WRK_UNITS[match[3]]
-        for match in re.finditer(r"^\s+(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s)$", output, re.MULTILINE)
+        for match in re.finditer(r"^\s+(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
     }
     rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
     failed = re.search(r"Non-2xx or 3xx responses: (\d+)", output)

@@ -132,8 +132,9 @@ def list_items(config: MediaConfig, query: ListQuery) -> Page:
     ):
         if value is not None:
             select = select.where(column == value)
+    indexed = bool(query.q) and len(query.q or "") >= 3 and has_search_index(database.obj)
     if query.q:
-        select = select.where(_search(query.q))
+        select = select.where(_search(query.q, indexed))
     key = SORT_FIELDS[query.sort.lstrip("-")]
     descending = query.sort.startswith("-")
     order = key.desc(nulls="LAST") if descending else key.asc(nulls="LAST")
@@ -146,9 +147,10 @@ def list_items(config: MediaConfig, query: ListQuery) -> Page:
         cursor = Cursor.decode(query.cursor, query.sort)
         number = cursor.page
         rows = _after(keys, key, descending, cursor, query.per_page)
-    elif query.q:
-        # Every match is found and sorted anyway: counting them in the same pass spares
-        # running the search twice.
+    elif indexed:
+        # SQLite's search index gives every match, unordered: they are all read and sorted
+        # anyway, so counting them in the same pass spares running the search twice. (Given
+        # that form, PostgreSQL's planner walks the title index instead: it counts apart.)
         number = query.page
         counted = keys.select_extend(fn.COUNT(MediaItem.id).over()).paginate(number, query.per_page)
         rows = database.execute(counted).fetchall()
@@ -207,14 +209,14 @@ def _rows_by_id_sql(database_kind: str, count: int) -> str:
     return str(sql)
 
 
-def _search(text: str) -> Any:
+def _search(text: str, indexed: bool) -> Any:
     """Case-insensitive substring search over the searched columns.
 
-    With SQLite's trigram index (and three characters or more) a phrase query on it; else
-    ``contains()``, which escapes wildcards and is LIKE on SQLite, ILIKE on PostgreSQL (where
-    the trigram indexes serve it).
+    With SQLite's trigram index (``indexed``: three characters or more) a phrase query on it;
+    else ``contains()``, which escapes wildcards and is LIKE on SQLite, ILIKE on PostgreSQL
+    (where the trigram indexes serve it).
     """
-    if len(text) >= 3 and has_search_index(database.obj):
+    if indexed:
         phrase = '"' + text.replace('"', '""') + '"'
         return MediaItem.id.in_(SQL("(SELECT rowid FROM media_search WHERE media_search MATCH ?)", [phrase]))
     condition: Any = SEARCH_FIELDS[0].contains(text)

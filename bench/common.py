@@ -96,11 +96,20 @@ def environment(base: Path, config: Path, database_url: str | None = None, **ext
 
 @contextmanager
 def server(
-    command: str, env: dict[str, str], log: Path, ready_path: str, *, workers: int = 2, threads: int = 8
+    command: str,
+    env: dict[str, str],
+    log: Path,
+    ready_path: str,
+    *,
+    workers: int | None = None,
+    threads: int | None = None,
 ) -> Iterator[tuple[str, int]]:
-    """`mediacore serve` or `mediacore admin` on a free port; yields (base URL, master pid)."""
+    """`mediacore serve` or `mediacore admin` on a free port, with its default processes and
+    threads unless given; yields (base URL, master pid)."""
     port = free_port()
-    arguments = [command, "--port", str(port), "--workers", str(workers), "--threads", str(threads)]
+    arguments = [command, "--port", str(port)]
+    arguments += ["--workers", str(workers)] if workers else []
+    arguments += ["--threads", str(threads)] if threads else []
     with open(log, "w") as handle:
         process = subprocess.Popen(
             [sys.executable, "-m", "mediacore", *arguments], env=env, stdout=handle, stderr=subprocess.STDOUT
@@ -124,7 +133,9 @@ def server(
         process.wait(timeout=30)
 
 
-def api_server(env: dict[str, str], log: Path, *, workers: int = 2, threads: int = 8) -> Any:
+def api_server(
+    env: dict[str, str], log: Path, *, workers: int | None = None, threads: int | None = None
+) -> Any:
     return server("serve", env, log, "/api/v1/health", workers=workers, threads=threads)
 
 

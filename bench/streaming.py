@@ -86,7 +86,7 @@ error_log {work}/nginx-error.log;
 daemon off;
 events {{ worker_connections 64; }}
 http {{
-    access_log off;
+    access_log {work}/nginx-access.log;  # as mediacore serve logs each request, so does nginx
     sendfile on;
     client_body_temp_path {work}/nginx-body;
     proxy_temp_path {work}/nginx-proxy;

@@ -6,6 +6,7 @@ Every engine error becomes one line on stderr and a non-zero exit, never a trace
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from importlib import resources
@@ -191,7 +192,7 @@ def plugins(ctx: click.Context, show_all: bool, as_json: bool) -> None:
             click.echo(f"    problem: {problem}")
 
 
-def server_options(port: int, threads: int) -> Callable[[F], F]:
+def server_options(port: int, workers: int | Callable[[], int], threads: int) -> Callable[[F], F]:
     """The options both servers take: where to listen, how many processes and threads."""
 
     def decorate(command: F) -> F:
@@ -201,8 +202,8 @@ def server_options(port: int, threads: int) -> Callable[[F], F]:
                 click.option("--port", default=port, show_default=True, type=click.IntRange(1, 65535)),
                 click.option(
                     "--workers",
-                    default=2,
-                    show_default=True,
+                    default=workers,
+                    show_default=True if isinstance(workers, int) else "2 x cores, at most 8",
                     type=click.IntRange(min=1),
                     help="Server processes.",
                 ),
@@ -221,8 +222,15 @@ def server_options(port: int, threads: int) -> Callable[[F], F]:
     return decorate
 
 
+def default_api_workers() -> int:
+    """A listing is Python work under one lock per process (the GIL): processes, not threads,
+    are what use the cores; measured on 2 cores, 4 processes of 4 threads kept the slowest
+    responses (p99) a quarter lower than 2 of 8."""
+    return min(8, 2 * (os.cpu_count() or 1))
+
+
 @cli.command()
-@server_options(port=8000, threads=8)
+@server_options(port=8000, workers=default_api_workers, threads=4)
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int) -> None:
     """Serve the HTTP API with gunicorn."""
@@ -240,7 +248,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int) 
 
 
 @cli.command()
-@server_options(port=8001, threads=16)
+@server_options(port=8001, workers=2, threads=16)
 def admin(host: str, port: int, workers: int, threads: int) -> None:
     """Serve the admin console; it reaches the API at FLASK_API_BASE_URL."""
     from .admin import create_admin_app

@@ -194,18 +194,18 @@ def _items_by_id(ids: list[int]) -> list[dict[str, Any]]:
     """The items with these ids, in this order."""
     if not ids:
         return []
-    cursor = database.execute_sql(_rows_by_id_sql(type(database.obj).__name__, len(ids)), ids)
+    cursor = database.execute_sql(_select_by_id(type(database.obj).__name__, ITEM_FIELDS, len(ids)), ids)
     found = {row[0]: item_from_row(row) for row in cursor.fetchall()}
     return [found[item_id] for item_id in ids if item_id in found]
 
 
 @functools.cache
-def _rows_by_id_sql(database_kind: str, count: int) -> str:
-    """SELECT every column of ``count`` items by id, compiled once per kind of database and
-    page size (compiling a 34-column SELECT costs more than running it)."""
-    columns = [MediaItem._meta.fields[name] for name in ITEM_FIELDS]
-    assert columns[0] is MediaItem.id
-    sql, _ = MediaItem.select(*columns).where(MediaItem.id.in_(list(range(count)))).sql()
+def _select_by_id(database_kind: str, columns: tuple[str, ...], count: int) -> str:
+    """SELECT ``columns`` of ``count`` items by id, compiled once per kind of database: these
+    run for every page and every range request a player makes, and compiling a SELECT of 34
+    columns costs more than running it."""
+    fields = [MediaItem._meta.fields[name] for name in columns]
+    sql, _ = MediaItem.select(*fields).where(MediaItem.id.in_(list(range(count)))).sql()
     return str(sql)
 
 
@@ -239,37 +239,52 @@ def _stored_count(query: ListQuery) -> int:
     return int(select.scalar())
 
 
-@functools.cache
-def _item_by_id_sql(database_kind: str) -> str:
-    """The SQL of "the item with this id", built once per kind of database: players fetch an
-    item for every range request, and compiling a 34-column SELECT costs more than running it."""
-    sql, _ = MediaItem.select().where(MediaItem.id == 0).sql()
-    return str(sql)
-
-
 def get_item(item_id: int, *, include_deleted: bool = False) -> MediaItem:
-    if not 0 <= item_id < 2**63:  # no row has it, and the databases cannot even compare it
-        raise NotFound(f"media item {item_id} not found")
-    item = next(iter(MediaItem.raw(_item_by_id_sql(type(database.obj).__name__), item_id)), None)
+    _check_id(item_id)
+    sql = _select_by_id(type(database.obj).__name__, ITEM_FIELDS, 1)
+    item = next(iter(MediaItem.raw(sql, item_id)), None)
     if item is None or (item.status == "deleted" and not include_deleted):
         raise NotFound(f"media item {item_id} not found")
     return item
 
 
-def media_file(config: MediaConfig, item_id: int) -> tuple[MediaItem, str]:
-    """An item and the path of its file, which must exist and lie under its category's root."""
-    item = get_item(item_id)
-    path = fs_path(item.path)
-    if item.status == "missing" or not os.path.isfile(path):
+def _check_id(item_id: int) -> None:
+    if not 0 <= item_id < 2**63:  # no row has it, and the databases cannot even compare it
+        raise NotFound(f"media item {item_id} not found")
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    """What serving an item's file takes."""
+
+    path: str  # the name on disk
+    filename: str
+    mime_type: str | None
+
+
+_FILE_COLUMNS = ("path", "status", "category", "filename", "mime_type")
+
+
+def media_file(config: MediaConfig, item_id: int) -> MediaFile:
+    """An item's file, which must exist and lie under its category's root. Players ask for it
+    on every range request: it reads five columns, not the item."""
+    _check_id(item_id)
+    sql = _select_by_id(type(database.obj).__name__, _FILE_COLUMNS, 1)
+    row = database.execute_sql(sql, (item_id,)).fetchone()
+    if row is None or row[1] == "deleted":
+        raise NotFound(f"media item {item_id} not found")
+    stored, status, category, filename, mime_type = row
+    path = fs_path(stored)
+    if status == "missing" or not os.path.isfile(path):
         raise NotFound(f"the file of media item {item_id} is missing")
-    if not _under_its_root(config, item, path):
+    if not _under_its_root(config, category, path):
         raise NotFound(f"media item {item_id} is not under a configured root")
-    return item, path
+    return MediaFile(path, filename, mime_type)
 
 
-def _under_its_root(config: MediaConfig, item: MediaItem, path: str) -> bool:
+def _under_its_root(config: MediaConfig, category_key: str, path: str) -> bool:
     """Only files below their (still configured) category's root are served or removed."""
-    category = config.categories.get(item.category)
+    category = config.categories.get(category_key)
     return category is not None and category.contains(path)
 
 
@@ -303,7 +318,7 @@ def delete_item(config: MediaConfig, item_id: int, *, soft: bool, delete_file: b
     removed = False
     if delete_file:
         path = fs_path(item.path)
-        if not _under_its_root(config, item, path):
+        if not _under_its_root(config, item.category, path):
             raise InvalidOption(
                 "delete_file", "the file is not under its category's root; it was not touched"
             )

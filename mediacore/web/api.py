@@ -173,8 +173,8 @@ def delete(item_id: int) -> Response:
 
 @api.get("/media/<int:item_id>/stream")
 def stream(item_id: int) -> Response:
-    item, path = media_file(media_config(), item_id)
-    mimetype = item.mime_type or mimetypes.guess_type(item.filename)[0] or "application/octet-stream"
+    file = media_file(media_config(), item_id)
+    mimetype = file.mime_type or mimetypes.guess_type(file.filename)[0] or "application/octet-stream"
     if "Range" in request.headers:
         if request.range is None or request.range.units != "bytes":
             # A Range that does not parse, or is not in bytes, is ignored as RFC 9110 asks.
@@ -185,10 +185,10 @@ def stream(item_id: int) -> Response:
             # read and drop every byte before the range. Its own wrapper seeks.
             request.environ["wsgi.file_wrapper"] = SeekableFileWrapper
     response = send_file(
-        path,
+        file.path,
         mimetype=mimetype,
         as_attachment=bool_arg("download"),
-        download_name=item.filename,
+        download_name=file.filename,
         conditional=True,
         etag=True,
         max_age=0,

@@ -95,11 +95,28 @@ class Cursor:
             raise InvalidOption("cursor", "not a cursor this API returned") from None
         if sort_of != sort:
             raise InvalidOption("cursor", f"was made for sort={sort_of}, not sort={sort}")
-        if not isinstance(last_id, int) or not isinstance(page, int) or not 1 < page <= MAX_PAGE:
-            raise InvalidOption("cursor", "not a cursor this API returned")
-        if not isinstance(value, (str, int, float, type(None))):
+        if not (
+            _storable(last_id)
+            and _storable(value)
+            and isinstance(last_id, int)
+            and isinstance(page, int)
+            and 1 < page <= MAX_PAGE
+        ):
             raise InvalidOption("cursor", "not a cursor this API returned")
         return cls(sort, value, last_id, page)
+
+
+def _storable(value: Any) -> bool:
+    """A value the databases can compare with a column: no NUL, 64-bit integers, finite floats."""
+    if isinstance(value, str):
+        return "\x00" not in value
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return value is None
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import base64
 import io
+import json
 import os
 import stat
 from pathlib import Path
@@ -188,7 +190,14 @@ def test_bad_cursors_are_named(library, mediacore_client):
         "invalid_parameter",
         "give either page or cursor",
     )
-    for garbage in ("abc", "W10", "WyJ5ZWFyIiwxLDIsMV0", "!!!"):  # "[]"; a page number of 1
+    forged = [  # well-formed, but with what no database could compare, or a page number of 1
+        ["year", 1, 2**70, 2],
+        ["year", "a\x00b", 1, 2],
+        ["year", float("nan"), 1, 2],
+        ["year", 2001, 5, 1],
+    ]
+    encoded = [base64.urlsafe_b64encode(json.dumps(data).encode()).decode() for data in forged]
+    for garbage in ("abc", "W10", "!!!", *encoded):  # "W10" is "[]"
         assert_error(
             mediacore_client.get(f"/api/v1/media?sort=year&cursor={garbage}"),
             400,

@@ -64,8 +64,12 @@ class ListQuery:
             raise InvalidOption("sort", f"must be one of {', '.join(SORT_FIELDS)}, with '-' for descending")
         if self.cursor is not None and self.page != 1:
             raise InvalidOption("cursor", "give either page or cursor, not both")
-        if self.cursor is not None:
-            Cursor.decode(self.cursor, self.sort)  # a bad one is refused before any query
+        self.after  # noqa: B018 - a bad cursor is refused here, before any query
+
+    @functools.cached_property
+    def after(self) -> Cursor | None:
+        """The decoded ``cursor``."""
+        return None if self.cursor is None else Cursor.decode(self.cursor, self.sort)
 
 
 @dataclass(frozen=True)
@@ -160,10 +164,9 @@ def list_items(config: MediaConfig, query: ListQuery) -> Page:
     # index alone, then only those rows are read.
     keys = select.select(MediaItem.id, key).order_by(order, tie)
     total: int | None = None
-    if query.cursor is not None:
-        cursor = Cursor.decode(query.cursor, query.sort)
-        number = cursor.page
-        rows = _after(keys, key, descending, cursor, query.per_page)
+    if query.after is not None:
+        number = query.after.page
+        rows = _after(keys, key, descending, query.after, query.per_page)
     elif indexed:
         # SQLite's search index gives every match, unordered: they are all read and sorted
         # anyway, so counting them in the same pass spares running the search twice. (Given

@@ -144,12 +144,12 @@ def item_from_row(row: tuple[Any, ...]) -> dict[str, Any]:
     return data
 
 
-def _stored_isoformat(value: str | datetime) -> str:
+def _stored_isoformat(value: str | datetime) -> str | None:
     if isinstance(value, str):
         if len(value) == 19 and value[10] == " ":  # "YYYY-MM-DD HH:MM:SS", as stored in SQLite
             return f"{value[:10]}T{value[11:]}Z"
         value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=None).isoformat() + "Z"
+    return isoformat(value)
 
 
 class SystemSetting(BaseModel):

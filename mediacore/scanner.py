@@ -105,10 +105,7 @@ class EnhancedMediaScanner:
         """Yield every matching file; unreadable sub-folders go to :attr:`problems`."""
         self.check_root()
         self.problems = []
-        visited = {self._real_root}
-        pending = [self._root]
-        while pending:
-            yield from self._read_folder(pending.pop(), pending, visited, self.problems)
+        yield from self._walk_below([self._root], self.problems)
 
     def split(self, parts: int) -> tuple[WalkResult, list[list[str]]]:
         """Walk the top of the tree until there are enough folders to share among ``parts``
@@ -121,17 +118,21 @@ class EnhancedMediaScanner:
         while pending and len(pending) < wanted:
             folder = pending.popleft()
             top.entries += self._read_folder(folder, pending, visited, top.problems)
-        groups = [list(pending)[index::wanted] for index in range(min(wanted, len(pending)))]
-        return top, groups
+        folders = list(pending)
+        return top, [folders[index::wanted] for index in range(min(wanted, len(folders)))]
 
     def walk_folders(self, folders: list[str]) -> WalkResult:
         """Walk these folders of the tree (one walker's share, see :meth:`split`)."""
         result = WalkResult()
+        result.entries = list(self._walk_below(folders, result.problems))
+        return result
+
+    def _walk_below(self, folders: list[str], problems: list[WalkProblem]) -> Iterator[FileEntry]:
+        """Every matching file below ``folders``, depth first; each walk cuts loops on its own."""
         visited = {self._real_root}
         pending = list(folders)
         while pending:
-            result.entries += self._read_folder(pending.pop(), pending, visited, result.problems)
-        return result
+            yield from self._read_folder(pending.pop(), pending, visited, problems)
 
     def _read_folder(
         self, folder: str, pending: MutableSequence[str], visited: set[str], problems: list[WalkProblem]

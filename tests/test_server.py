@@ -110,3 +110,34 @@ def test_errors_over_http_are_json(api_server):
         assert response.status_code == status
         assert response.headers["Content-Type"].startswith("application/json")
         assert set(response.json()["error"]) == {"code", "message"}
+
+
+def test_ranges_over_one_connection_are_the_file_s_bytes(api_server, media_library, media_factory, tmp_path):
+    """Ranges go out by sendfile() from the range's start: each answer must be exactly its bytes,
+    request after request on one keep-alive connection, and HEAD must send none."""
+    clip = media_factory.video(tmp_path / "clip.mp4", seconds=2)
+    content = clip.read_bytes()
+    size = len(content)
+    with open(clip, "rb") as handle:
+        item = requests.post(
+            f"{api_server}/api/v1/media/upload",
+            headers=AUTH,
+            files={"file": ("Ranges (2021).mp4", handle, "video/mp4")},
+            timeout=30,
+        ).json()
+    url = api_server + item["stream_url"]
+    session = requests.Session()
+    asked = [(0, 0), (size - 1, size - 1), (1000, 5999), (size // 2, size - 1), (7, size - 7)]
+    for start, end in asked:
+        part = session.get(url, headers={"Range": f"bytes={start}-{end}"}, timeout=10)
+        assert part.status_code == 206
+        assert part.headers["Content-Range"] == f"bytes {start}-{end}/{size}"
+        assert part.content == content[start : end + 1]
+    suffix = session.get(url, headers={"Range": "bytes=-100"}, timeout=10)
+    assert suffix.content == content[-100:]
+    whole = session.get(url, timeout=10)
+    assert whole.status_code == 200 and whole.content == content
+    head = session.head(url, headers={"Range": "bytes=10-19"}, timeout=10)
+    assert head.status_code == 206 and head.headers["Content-Length"] == "10" and head.content == b""
+    after_head = session.get(url, headers={"Range": "bytes=20-29"}, timeout=10)
+    assert after_head.content == content[20:30]

@@ -5,9 +5,8 @@ from __future__ import annotations
 import mimetypes
 from typing import Any, overload
 
-from flask import Blueprint, Response, current_app, jsonify, request, send_file
+from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.http import parse_options_header
-from werkzeug.wsgi import FileWrapper
 
 from ..config import MediaConfig
 from ..errors import MediacoreError, UnknownCategory
@@ -26,6 +25,7 @@ from ..maintenance import ScanOptions, run_maintenance_scan
 from ..posters import poster_for
 from .auth import check_token, require_token
 from .errors import ApiError, bad_parameter, engine_status
+from .files import send_path
 from .openapi import openapi_document
 from .uploads import drain, move_into, receive_upload
 
@@ -33,13 +33,6 @@ api = Blueprint("api", __name__, url_prefix="/api/v1")
 
 POSTER_MAX_AGE = 24 * 3600
 UPLOAD_OVERHEAD = 64 * 1024  # multipart headers and boundaries around the file
-
-
-class SeekableFileWrapper(FileWrapper):
-    """werkzeug's file wrapper (it seeks to a range's start), reading 256 KiB at a time."""
-
-    def __init__(self, file: Any, buffer_size: int = 8192) -> None:
-        super().__init__(file, max(buffer_size, 256 * 1024))
 
 
 def media_config() -> MediaConfig:
@@ -175,21 +168,14 @@ def delete(item_id: int) -> Response:
 def stream(item_id: int) -> Response:
     file = media_file(media_config(), item_id)
     mimetype = file.mime_type or mimetypes.guess_type(file.filename)[0] or "application/octet-stream"
-    if "Range" in request.headers:
-        if request.range is None or request.range.units != "bytes":
-            # A Range that does not parse, or is not in bytes, is ignored as RFC 9110 asks.
-            request.environ.pop("HTTP_RANGE")
-        else:
-            # A whole file goes out through the server's file wrapper (sendfile, zero-copy); for a
-            # range werkzeug must seek, which gunicorn's wrapper cannot: with it, werkzeug would
-            # read and drop every byte before the range. Its own wrapper seeks.
-            request.environ["wsgi.file_wrapper"] = SeekableFileWrapper
-    response = send_file(
+    if "Range" in request.headers and (request.range is None or request.range.units != "bytes"):
+        # A Range that does not parse, or is not in bytes, is ignored as RFC 9110 asks.
+        request.environ.pop("HTTP_RANGE")
+    response = send_path(
         file.path,
         mimetype=mimetype,
         as_attachment=bool_arg("download"),
         download_name=file.filename,
-        conditional=True,
         etag=True,
         max_age=0,
     )
@@ -202,9 +188,7 @@ def poster(item_id: int) -> Response:
     width = int_arg("w")
     found = poster_for(media_config(), get_item(item_id), width)
     if found.path is not None:
-        response = send_file(
-            found.path, mimetype=found.content_type, conditional=True, etag=found.etag, max_age=POSTER_MAX_AGE
-        )
+        response = send_path(found.path, mimetype=found.content_type, etag=found.etag, max_age=POSTER_MAX_AGE)
     else:
         response = Response(found.data, mimetype=found.content_type)
         response.set_etag(found.etag)

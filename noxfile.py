@@ -42,8 +42,8 @@ def docs(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks with ratios against same-run baselines (`nox -s bench -- --quick` for a smoke run).
 
-    Streaming is compared with nginx (`apt-get install nginx-light`); listing loads the server
-    with wrk when installed and also runs on PostgreSQL when 127.0.0.1:5432 answers.
+    Streaming is compared with nginx (`apt-get install nginx-light`); listing and streaming ranges
+    are driven by wrk when installed; listing also runs on PostgreSQL when 127.0.0.1:5432 answers.
     """
     # Installed as users install it (not editable: compiled, no import hook), since the rescan
     # figure includes the command's start-up.

@@ -4,6 +4,7 @@ against the floor set by metadata extraction itself: files x median per-file tim
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 
 from common import Figure, median, timed
@@ -25,7 +26,7 @@ def run(work: Path, files: int) -> list[Figure]:
         os.environ["MEDIACORE_DATA_DIR"] = str(work / f"data-{workers}")
         config, _ = open_library(config_path, f"sqlite:///{work / f'cold-{workers}.db'}")  # a fresh database
         options = ScanOptions(workers=workers)
-        elapsed, summary = timed(lambda c=config, o=options: run_maintenance_scan(c, o))
+        elapsed, summary = timed(partial(run_maintenance_scan, config, options))
         assert summary.totals["added"] == files, summary.totals
         results[workers] = elapsed
 
@@ -35,7 +36,7 @@ def run(work: Path, files: int) -> list[Figure]:
         entries = list(EnhancedMediaScanner(category.root_path, category.extensions).walk())
         share = len(entries) * 60 // files
         for entry in entries[:share]:
-            per_file.append(timed(lambda e=entry, c=category: extract_metadata(e.path, c))[0])
+            per_file.append(timed(partial(extract_metadata, entry.path, category))[0])
     floor = files * median(per_file) / cores
     mean_floor = files * (sum(per_file) / len(per_file)) / cores
     best_workers = min(results, key=results.__getitem__)

@@ -29,7 +29,7 @@ def sources(folder: Path) -> dict[str, Path]:
 
 
 def video_names(count: int) -> list[str]:
-    names = []
+    names: list[str] = []
     show = 0
     while len(names) < count:
         show += 1

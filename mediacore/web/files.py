@@ -2,8 +2,8 @@
 
 werkzeug answers conditional and range requests (ETag, If-Range, 206, 416) well, but it cuts a
 range by wrapping the body in an iterator of its own, which a server can only read through
-Python: each 1 MiB range then cost about 3 ms of CPU in gunicorn. Here the body cuts the range
-itself, so it stays the server's file wrapper and gunicorn hands it to ``sendfile()``.
+Python (a 1 MiB range cost 3.9 ms of server CPU that way, 2.8 ms by ``sendfile()``). Here the
+body cuts the range itself, so it stays the server's file wrapper and gunicorn sends it.
 """
 
 from __future__ import annotations

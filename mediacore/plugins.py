@@ -34,7 +34,7 @@ _load_lock = threading.Lock()
 _loaded = False
 _failures: dict[str, PluginProblem] = {}
 # plugin name -> the distribution that provides it; its name and version are read only when
-# plugins are listed (reading them parses each distribution's METADATA: 30 ms at every start-up)
+# plugins are listed (each read parses the distribution's METADATA: tens of ms at every start-up)
 _sources: dict[str, Distribution | None] = {}
 
 

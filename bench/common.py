@@ -68,6 +68,30 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def wait_until_up(
+    url: str,
+    process: subprocess.Popen[Any],
+    log: Path,
+    *,
+    status: int | None = 200,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Poll ``url`` until it answers (with ``status``, or anything when None); a server that
+    exits or stays silent for a minute is an error that shows its log."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            answer = requests.get(url, headers=headers, timeout=1)
+            if status is None or answer.status_code == status:
+                return
+        except requests.ConnectionError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"no server answered at {url}:\n" + (log.read_text() if log.exists() else ""))
+        time.sleep(0.1)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -115,17 +139,7 @@ def server(
             [sys.executable, "-m", "mediacore", *arguments], env=env, stdout=handle, stderr=subprocess.STDOUT
         )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(base + ready_path, timeout=1).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"mediacore {command} did not start:\n" + log.read_text())
-        time.sleep(0.2)
+    wait_until_up(base + ready_path, process, log)
     try:
         yield base, process.pid
     finally:

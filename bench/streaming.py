@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import requests
-from common import Figure, api_server, environment, free_port, write_config
+from common import Figure, api_server, environment, free_port, wait_until_up, write_config
 
 from mediacore.cli import default_api_workers
 
@@ -121,12 +121,7 @@ def bare_gunicorn(path: Path, work: Path) -> Iterator[str]:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}/"
     try:
-        for _ in range(100):
-            try:
-                requests.get(base, headers={"Range": "bytes=0-0"}, timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+        wait_until_up(base, process, work / "bare.log", status=206, headers={"Range": "bytes=0-0"})
         yield base
     finally:
         process.terminate()
@@ -157,12 +152,7 @@ http {{
 """)
     process = subprocess.Popen(["nginx", "-c", str(conf), "-p", str(work)])
     base = f"http://127.0.0.1:{port}"
-    for _ in range(50):
-        try:
-            requests.get(base, timeout=1)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.1)
+    wait_until_up(base, process, work / "nginx-error.log", status=None)
     return process, base
 
 

@@ -6,7 +6,6 @@ Every engine error becomes one line on stderr and a non-zero exit, never a trace
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable
 from importlib import resources
@@ -226,7 +225,9 @@ def default_api_workers() -> int:
     """A listing is Python work under one lock per process (the GIL): processes, not threads,
     are what use the cores; measured on 2 cores, 4 processes of 4 threads kept the slowest
     responses (p99) a quarter lower than 2 of 8."""
-    return min(8, 2 * (os.cpu_count() or 1))
+    from .parallel import cores
+
+    return min(8, 2 * cores())
 
 
 @cli.command()

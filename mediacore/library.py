@@ -214,16 +214,21 @@ def _items_by_id(ids: list[int]) -> list[dict[str, Any]]:
     """The items with these ids, in this order."""
     if not ids:
         return []
-    cursor = database.execute_sql(_select_by_id(type(database.obj).__name__, ITEM_FIELDS, len(ids)), ids)
+    cursor = database.execute_sql(_select_by_id(ITEM_FIELDS, len(ids)), ids)
     found = {row[0]: item_from_row(row) for row in cursor.fetchall()}
     return [found[item_id] for item_id in ids if item_id in found]
 
 
+def _select_by_id(columns: tuple[str, ...], count: int) -> str:
+    """SELECT ``columns`` of ``count`` items by id, for the open database: these run for every
+    page and every range request a player makes, and compiling a SELECT of 34 columns costs more
+    than running it."""
+    return _compiled_select_by_id(type(database.obj).__name__, columns, count)
+
+
 @functools.cache
-def _select_by_id(database_kind: str, columns: tuple[str, ...], count: int) -> str:
-    """SELECT ``columns`` of ``count`` items by id, compiled once per kind of database: these
-    run for every page and every range request a player makes, and compiling a SELECT of 34
-    columns costs more than running it."""
+def _compiled_select_by_id(database_kind: str, columns: tuple[str, ...], count: int) -> str:
+    """:func:`_select_by_id`, compiled once per kind of database (their placeholders differ)."""
     fields = [MediaItem._meta.fields[name] for name in columns]
     sql, _ = MediaItem.select(*fields).where(MediaItem.id.in_(list(range(count)))).sql()
     return str(sql)
@@ -261,7 +266,7 @@ def _stored_count(query: ListQuery) -> int:
 
 def get_item(item_id: int, *, include_deleted: bool = False) -> MediaItem:
     _check_id(item_id)
-    sql = _select_by_id(type(database.obj).__name__, ITEM_FIELDS, 1)
+    sql = _select_by_id(ITEM_FIELDS, 1)
     item = next(iter(MediaItem.raw(sql, item_id)), None)
     if item is None or (item.status == "deleted" and not include_deleted):
         raise NotFound(f"media item {item_id} not found")
@@ -289,7 +294,7 @@ def media_file(config: MediaConfig, item_id: int) -> MediaFile:
     """An item's file, which must exist and lie under its category's root. Players ask for it
     on every range request: it reads five columns, not the item."""
     _check_id(item_id)
-    sql = _select_by_id(type(database.obj).__name__, _FILE_COLUMNS, 1)
+    sql = _select_by_id(_FILE_COLUMNS, 1)
     row = database.execute_sql(sql, (item_id,)).fetchone()
     if row is None or row[1] == "deleted":
         raise NotFound(f"media item {item_id} not found")

@@ -4,6 +4,7 @@ becomes a library item, with the same metadata extraction as a scan, or nothing 
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import unicodedata
@@ -29,6 +30,28 @@ class InvalidUpload(MediacoreError):
 
 class IngestFailed(MediacoreError):
     """Something failed after the file was saved; the file and the row were rolled back."""
+
+
+class StorageError(MediacoreError):
+    """The category's folder would not take the file (no permission, read-only, gone); the
+    partial file was removed."""
+
+
+class StorageFull(StorageError):
+    """The disk (or quota) under the category's folder ran out; the partial file was removed."""
+
+
+#: Errors that mean "no room", which a client may retry once space is freed.
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def storage_error(category_key: str, error: OSError) -> StorageError:
+    """The engine's error for an upload the category's folder could not hold."""
+    kind = StorageFull if error.errno in _NO_ROOM else StorageError
+    return kind(
+        f"cannot write the upload into the folder of category {category_key!r}: "
+        f"{error.strerror or error}; nothing was kept"
+    )
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -57,11 +57,23 @@ def api_server(media_library, tmp_path):
 
 
 @contextmanager
-def running(arguments: list[str], env: dict[str, str], log_path: Path, ready_url: str) -> Iterator[None]:
-    """Run a mediacore server command until the block ends; fail with its log if it never gets ready."""
+def running(
+    arguments: list[str],
+    env: dict[str, str],
+    log_path: Path,
+    ready_url: str,
+    preexec: Callable[[], None] | None = None,
+) -> Iterator[None]:
+    """Run a mediacore server command until the block ends; fail with its log if it never gets ready.
+
+    ``preexec`` runs in the server's process before it starts (to set a resource limit)."""
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "mediacore", *arguments], env=env, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "mediacore", *arguments],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=preexec,
         )
     deadline = time.monotonic() + 30
     while not _answers(ready_url):

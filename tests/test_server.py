@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import subprocess
 
 import requests
+from conftest import free_port, running
 
+from mediacore.models import MediaItem, database
 from mediacore.testing import TEST_TOKEN, ffmpeg_binary
 
 AUTH = {"Authorization": f"Bearer {TEST_TOKEN}"}
@@ -141,3 +144,45 @@ def test_ranges_over_one_connection_are_the_file_s_bytes(api_server, media_libra
     assert head.status_code == 206 and head.headers["Content-Length"] == "10" and head.content == b""
     after_head = session.get(url, headers={"Range": "bytes=20-29"}, timeout=10)
     assert after_head.content == content[20:30]
+
+
+def test_a_disk_that_fills_up_mid_upload_is_a_507_and_keeps_nothing(media_library, media_factory, tmp_path):
+    """The server may write files of at most 4 MiB (RLIMIT_FSIZE: the kernel refuses the next
+    byte with EFBIG, as a full disk refuses it with ENOSPC); a 6 MiB upload must fail as "no room",
+    leave no partial file and no row, and the server must take the next upload that fits."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "MEDIACORE_API_TOKEN": TEST_TOKEN}
+    limit = 4 * 1024 * 1024
+
+    def small_files_only() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    movies = media_library.root("movies")
+    with running(
+        ["serve", "--port", str(port)], env, tmp_path / "api.log", base + "/api/v1/health", small_files_only
+    ):
+        full = requests.post(
+            f"{base}/api/v1/media/upload",
+            headers=AUTH,
+            files={"file": ("Too Big (2020).mp4", os.urandom(limit + 2 * 1024 * 1024), "video/mp4")},
+            timeout=60,
+        )
+        assert full.status_code == 507, full.text
+        error = full.json()["error"]
+        assert error["code"] == "insufficient_storage"
+        assert "'movies'" in error["message"] and "nothing was kept" in error["message"]
+        assert os.listdir(movies) == []
+        with database.connection_context():
+            assert MediaItem.select().count() == 0
+
+        clip = media_factory.video(tmp_path / "clip.mp4", seconds=1)
+        with open(clip, "rb") as handle:
+            fits = requests.post(
+                f"{base}/api/v1/media/upload",
+                headers=AUTH,
+                files={"file": ("Small (2021).mp4", handle, "video/mp4")},
+                timeout=60,
+            )
+        assert fits.status_code == 201, fits.text
+        assert os.listdir(movies) == ["Small (2021).mp4"]

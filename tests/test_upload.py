@@ -203,6 +203,20 @@ def test_oversized_upload_is_413_and_leaves_nothing(media_library, mediacore_app
     assert folder_names(media_library.root("movies")) == []
 
 
+def test_a_category_folder_that_is_gone_is_a_storage_error_not_a_bad_request(
+    media_library, mediacore_client, sample_video
+):
+    """An unmounted or deleted category folder is the server's problem, and says which category."""
+    movies = media_library.root("movies")
+    movies.rmdir()
+    response = post(mediacore_client, sample_video, "clip.mp4")
+    assert response.status_code == 500
+    error = response.get_json()["error"]
+    assert error["code"] == "storage_error"
+    assert "'movies'" in error["message"] and "No such file or directory" in error["message"]
+    assert not movies.exists() and media_library.items() == []
+
+
 class FailingAfterSave:
     @hookimpl
     def mediacore_extract_metadata(self, path):

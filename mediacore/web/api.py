@@ -234,8 +234,8 @@ def upload() -> tuple[Response, int]:
     temporary = received.temporary
     if key != received.folder_category:  # the category field came after the file
         try:
-            temporary = move_into(temporary, config.category(key).root_path)
-        except (UnknownCategory, OSError):
+            temporary = move_into(temporary, key, config.category(key).root_path)
+        except UnknownCategory:
             received.discard()
             raise
     details = UploadDetails(

@@ -18,7 +18,7 @@ from ..errors import (
     UnknownCategory,
     UnsupportedMedia,
 )
-from ..ingestion import IngestFailed, InvalidUpload
+from ..ingestion import IngestFailed, InvalidUpload, StorageError, StorageFull
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,8 @@ ENGINE_ERRORS: list[tuple[type[MediacoreError], int, str]] = [
     (ScanAlreadyRunning, 409, "scan_already_running"),
     (UnsupportedMedia, 415, "unsupported_media"),
     (IngestFailed, 500, "ingest_failed"),
+    (StorageFull, 507, "insufficient_storage"),
+    (StorageError, 500, "storage_error"),
     (ConfigError, 500, "config_error"),
     (DatabaseUnavailable, 503, "database_unavailable"),
 ]

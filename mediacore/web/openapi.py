@@ -63,6 +63,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         416: "Range not satisfiable",
         500: "Server error (the upload, if any, was rolled back)",
         503: "Database unavailable",
+        507: "No room left for the upload in its category's folder (nothing was kept)",
     }
     return {str(status): _json(_ref("Error"), meaning[status]) for status in statuses}
 
@@ -362,7 +363,7 @@ def openapi_document(categories: list[str]) -> dict[str, Any]:
                     },
                     "responses": {
                         "201": _json(_ref("MediaItem"), "The new item"),
-                        **_errors(400, 401, 403, 413, 415, 500),
+                        **_errors(400, 401, 403, 413, 415, 500, 507),
                     },
                 }
             },

@@ -19,7 +19,7 @@ from streaming_form_data.targets import BaseTarget, ValueTarget
 from streaming_form_data.validators import MaxSizeValidator, ValidationError
 from werkzeug.http import parse_options_header
 
-from ..ingestion import temporary_path
+from ..ingestion import StorageError, storage_error, temporary_path
 from .errors import ApiError
 
 CHUNK = 1024 * 1024
@@ -57,6 +57,7 @@ class _FileTarget(BaseTarget):
         self.upload, self.values, self.choose, self.max_bytes = upload, values, choose, max_bytes
         self.handle: IO[bytes] | None = None
         self.rejection: ApiError | None = None
+        self.failure: StorageError | None = None
 
     def on_start(self) -> None:
         if self.upload.filename is not None:  # a second part named "file": ignored
@@ -68,7 +69,11 @@ class _FileTarget(BaseTarget):
             self.rejection = error
             return
         self.upload.temporary = temporary_path(folder)
-        self.handle = open(self.upload.temporary, "xb")  # noqa: SIM115 - closed in on_finish or close()
+        try:
+            self.handle = open(self.upload.temporary, "xb")  # noqa: SIM115 - closed in on_finish or close()
+        except OSError as error:
+            self.upload.temporary = None
+            self.failure = storage_error(self.upload.folder_category, error)
 
     def on_data_received(self, chunk: bytes) -> None:
         if self.handle is None:
@@ -78,16 +83,29 @@ class _FileTarget(BaseTarget):
             self.upload.too_large = True
             self.close()
             self.upload.discard()
-        else:
+            return
+        try:
             self.handle.write(chunk)
+        except OSError as error:
+            self._fail(error)
 
     def on_finish(self) -> None:
         self.close()
 
     def close(self) -> None:
+        """Close the file; a write the disk refuses only now (buffered) fails the upload too."""
         if self.handle is not None:
-            self.handle.close()
-            self.handle = None
+            handle, self.handle = self.handle, None
+            try:
+                handle.close()
+            except OSError as error:
+                self._fail(error)
+
+    def _fail(self, error: OSError) -> None:
+        """The disk refused the bytes: drop what was written at once, to give the room back."""
+        self.failure = storage_error(self.upload.folder_category or "", error)
+        self.close()
+        self.upload.discard()
 
 
 def text_fields(values: dict[str, ValueTarget]) -> dict[str, str]:
@@ -109,7 +127,8 @@ def receive_upload(
     """Parse the body; the part named ``file`` goes to disk, the known text fields are kept.
 
     ``choose_folder(fields_so_far, filename)`` names the category and folder for the file; it
-    may raise ApiError to reject the upload before any byte is written.
+    may raise ApiError to reject the upload before any byte is written. A folder that will not
+    take the bytes (full disk, no permission) raises StorageError, with nothing left behind.
     """
     upload = ReceivedUpload()
     parser = StreamingFormDataParser(headers={"Content-Type": content_type})
@@ -123,6 +142,8 @@ def receive_upload(
     try:
         while chunk := stream.read(CHUNK):
             parser.data_received(chunk)
+            if target.failure is not None:
+                break
             tail = (tail + chunk[-len(closing) - 4 :])[-len(closing) - 4 :]
     except ValidationError:
         upload.discard()
@@ -137,6 +158,10 @@ def receive_upload(
         raise ApiError(400, "invalid_upload", f"malformed multipart body: {exc}") from None
     finally:
         target.close()
+    if target.failure is not None:
+        upload.discard()
+        drain(stream)  # so that the client, still sending, reads the answer
+        raise target.failure
     if target.rejection is not None:
         upload.discard()
         raise target.rejection
@@ -147,8 +172,14 @@ def receive_upload(
     return upload
 
 
-def move_into(temporary: Path, folder: Path) -> Path:
+def move_into(temporary: Path, category_key: str, folder: Path) -> Path:
     """Move an upload to another category's folder (its category field came after the file)."""
     destination = temporary_path(folder)
-    shutil.move(temporary, destination)
+    try:
+        shutil.move(temporary, destination)
+    except OSError as error:
+        for leftover in (temporary, destination):
+            if os.path.lexists(leftover):
+                os.remove(leftover)
+        raise storage_error(category_key, error) from None
     return destination

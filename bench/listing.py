@@ -165,6 +165,7 @@ def run(work: Path, rows: int) -> list[Figure]:
         "deep page (cursor)": "",  # filled in once the server runs: the cursor of page `deep`
         "deep page by number (OFFSET)": f"/api/v1/media?per_page=50&page={deep}",
         "filtered+sorted": "/api/v1/media?category=movies&sort=-year&per_page=50",
+        "recently added (-created_at)": "/api/v1/media?sort=-created_at&per_page=50",
         "search q": "/api/v1/media?q=harbor&per_page=50",  # one word: ~1 % of the library
         "broad search q (~25% of rows)": "/api/v1/media?q=ar&per_page=50",
     }

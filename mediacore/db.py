@@ -174,6 +174,18 @@ def _covering_title_indexes(db: Database, migrator: SchemaMigrator) -> None:
         db.execute_sql(f"DROP INDEX IF EXISTS {name}")
 
 
+def _newest_year_first_index(db: Database, migrator: SchemaMigrator) -> None:
+    """PostgreSQL only: newest films first (``sort=-year``) puts items without a year last, an
+    order PostgreSQL cannot read backwards from the ascending index (it sorted the category);
+    SQLite, where NULL sorts lowest, reads that index backwards."""
+    if is_sqlite(db):
+        return
+    db.execute_sql(
+        "CREATE INDEX IF NOT EXISTS media_items_category_status_year_desc ON media_items "
+        "(category, status, year DESC NULLS LAST, id DESC)"
+    )
+
+
 def has_search_index(db: Database) -> bool:
     """True when SQLite's FTS5 trigram table exists (PostgreSQL's indexes need no query change)."""
     return is_sqlite(db) and bool(
@@ -192,6 +204,7 @@ MIGRATIONS: list[tuple[int, Callable[[Database, SchemaMigrator], None]]] = [
     (4, _item_counts),
     (5, _search_index),
     (6, _covering_title_indexes),
+    (7, _newest_year_first_index),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -21,15 +21,24 @@ from .scanner import fs_path
 
 MAX_PER_PAGE = 500
 MAX_PAGE = 1_000_000_000
-SORT_FIELDS = {
-    "title": fn.LOWER(MediaItem.title),
-    "filename": fn.LOWER(MediaItem.filename),
+_SORT_COLUMNS = {
+    "title": MediaItem.title,
+    "filename": MediaItem.filename,
     "created_at": MediaItem.created_at,
     "updated_at": MediaItem.updated_at,
     "size": MediaItem.size_bytes,
     "duration": MediaItem.duration_seconds,
     "year": MediaItem.year,
 }
+#: What a listing sorts by; names are compared case-insensitively.
+SORT_FIELDS = {
+    name: fn.LOWER(column) if name in {"title", "filename"} else column
+    for name, column in _SORT_COLUMNS.items()
+}
+#: Sorts on a column that may be empty: those items go last, whichever the direction. The
+#: others are ordered without a NULLS clause: PostgreSQL reads an index backwards (newest
+#: first) only for the NULLS order the index has, and would otherwise sort the whole library.
+NULLABLE_SORTS = frozenset(name for name, column in _SORT_COLUMNS.items() if column.null)
 SEARCH_FIELDS = (MediaItem.title, MediaItem.filename, MediaItem.series, MediaItem.artist, MediaItem.album)
 
 
@@ -156,9 +165,11 @@ def list_items(config: MediaConfig, query: ListQuery) -> Page:
     indexed = bool(query.q) and len(query.q or "") >= 3 and has_search_index(database.obj)
     if query.q:
         select = select.where(_search(query.q, indexed))
-    key = SORT_FIELDS[query.sort.lstrip("-")]
+    name = query.sort.lstrip("-")
+    key = SORT_FIELDS[name]
     descending = query.sort.startswith("-")
-    order = key.desc(nulls="LAST") if descending else key.asc(nulls="LAST")
+    nulls = "LAST" if name in NULLABLE_SORTS else None
+    order = key.desc(nulls=nulls) if descending else key.asc(nulls=nulls)
     tie = MediaItem.id.desc() if descending else MediaItem.id.asc()
     # Deferred join: the page's ids (and sort values, for the next cursor) come from the sort
     # index alone, then only those rows are read.

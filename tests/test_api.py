@@ -157,7 +157,15 @@ def test_cursor_pages_are_the_numbered_pages(media_library, mediacore_client):
             pages.append(response.get_json())
         return [page["page"] for page in pages], [ids_of_page(page) for page in pages]
 
-    for query in ("sort=title", "sort=-title", "sort=year", "sort=-year", "sort=-size", "sort=title&q=mil"):
+    for query in (
+        "sort=title",
+        "sort=-title",
+        "sort=year",
+        "sort=-year",
+        "sort=-size",
+        "sort=-created_at",
+        "sort=title&q=mil",
+    ):
         numbers, pages = by_numbers(query)
         assert by_cursors(query) == (numbers, pages), query
         assert sum(len(page) for page in pages) == (6 if "q=" in query else 23)

@@ -37,10 +37,10 @@ def test_older_schema_is_migrated_in_order(media_library, monkeypatch):
         [(version, lambda d, m, f=fn, v=version: (applied.append(v), f(d, m))) for version, fn in original],
     )
     dbmodule.open_database(media_library.database_url)
-    assert applied == [2, 3, 4, 5, 6]
+    assert applied == [version for version, _ in original if version > 1]
     with database.connection_context():
         title_index = "media_items_status_title" + ("" if is_sqlite(database.obj) else "_covering")
-        assert get_setting("schema_version") == 6 and title_index in index_names()
+        assert get_setting("schema_version") == dbmodule.SCHEMA_VERSION and title_index in index_names()
 
 
 def test_a_newer_schema_is_refused_clearly(media_library):

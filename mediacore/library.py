@@ -21,7 +21,7 @@ from .scanner import fs_path
 
 MAX_PER_PAGE = 500
 MAX_PAGE = 1_000_000_000
-_SORT_COLUMNS = {
+_SORT_COLUMNS: dict[str, Any] = {
     "title": MediaItem.title,
     "filename": MediaItem.filename,
     "created_at": MediaItem.created_at,
@@ -31,7 +31,7 @@ _SORT_COLUMNS = {
     "year": MediaItem.year,
 }
 #: What a listing sorts by; names are compared case-insensitively.
-SORT_FIELDS = {
+SORT_FIELDS: dict[str, Any] = {
     name: fn.LOWER(column) if name in {"title", "filename"} else column
     for name, column in _SORT_COLUMNS.items()
 }

@@ -6,6 +6,7 @@ import os
 import resource
 import shutil
 import subprocess
+from typing import Any
 
 import requests
 from conftest import free_port, running
@@ -16,15 +17,22 @@ from mediacore.testing import TEST_TOKEN, ffmpeg_binary
 AUTH = {"Authorization": f"Bearer {TEST_TOKEN}"}
 
 
+def upload(base: str, name: str, content: Any, **fields: str) -> requests.Response:
+    """POST a file (bytes or an open file) as curl -F would send it."""
+    return requests.post(
+        f"{base}/api/v1/media/upload",
+        headers=AUTH,
+        files={"file": (name, content, "video/mp4")},
+        data=fields,
+        timeout=60,
+    )
+
+
 def test_upload_list_stream_seek_and_delete_over_http(api_server, media_library, media_factory, tmp_path):
     clip = media_factory.video(tmp_path / "clip.mp4", seconds=4)
     with open(clip, "rb") as handle:
-        response = requests.post(
-            f"{api_server}/api/v1/media/upload",
-            headers=AUTH,
-            files={"file": ("Upload Clip (2020).mp4", handle, "video/mp4")},
-            data={"category": "movies", "uploaded_by": "curl-user"},
-            timeout=30,
+        response = upload(
+            api_server, "Upload Clip (2020).mp4", handle, category="movies", uploaded_by="curl-user"
         )
     assert response.status_code == 201, response.text
     item = response.json()
@@ -74,12 +82,7 @@ def test_upload_list_stream_seek_and_delete_over_http(api_server, media_library,
 
 def test_oversized_uploads_get_a_413_the_client_can_read(api_server, media_library):
     big = os.urandom(3 * 1024 * 1024)
-    declared = requests.post(
-        f"{api_server}/api/v1/media/upload",
-        headers=AUTH,
-        files={"file": ("big.mp4", big, "video/mp4")},
-        timeout=30,
-    )
+    declared = upload(api_server, "big.mp4", big)
     assert declared.status_code == 413 and declared.json()["error"]["code"] == "payload_too_large"
 
     def chunks():
@@ -122,12 +125,7 @@ def test_ranges_over_one_connection_are_the_file_s_bytes(api_server, media_libra
     content = clip.read_bytes()
     size = len(content)
     with open(clip, "rb") as handle:
-        item = requests.post(
-            f"{api_server}/api/v1/media/upload",
-            headers=AUTH,
-            files={"file": ("Ranges (2021).mp4", handle, "video/mp4")},
-            timeout=30,
-        ).json()
+        item = upload(api_server, "Ranges (2021).mp4", handle).json()
     url = api_server + item["stream_url"]
     session = requests.Session()
     asked = [(0, 0), (size - 1, size - 1), (1000, 5999), (size // 2, size - 1), (7, size - 7)]
@@ -162,12 +160,7 @@ def test_a_disk_that_fills_up_mid_upload_is_a_507_and_keeps_nothing(media_librar
     with running(
         ["serve", "--port", str(port)], env, tmp_path / "api.log", base + "/api/v1/health", small_files_only
     ):
-        full = requests.post(
-            f"{base}/api/v1/media/upload",
-            headers=AUTH,
-            files={"file": ("Too Big (2020).mp4", os.urandom(limit + 2 * 1024 * 1024), "video/mp4")},
-            timeout=60,
-        )
+        full = upload(base, "Too Big (2020).mp4", os.urandom(limit + 2 * 1024 * 1024))
         assert full.status_code == 507, full.text
         error = full.json()["error"]
         assert error["code"] == "insufficient_storage"
@@ -178,11 +171,6 @@ def test_a_disk_that_fills_up_mid_upload_is_a_507_and_keeps_nothing(media_librar
 
         clip = media_factory.video(tmp_path / "clip.mp4", seconds=1)
         with open(clip, "rb") as handle:
-            fits = requests.post(
-                f"{base}/api/v1/media/upload",
-                headers=AUTH,
-                files={"file": ("Small (2021).mp4", handle, "video/mp4")},
-                timeout=60,
-            )
+            fits = upload(base, "Small (2021).mp4", handle)
         assert fits.status_code == 201, fits.text
         assert os.listdir(movies) == ["Small (2021).mp4"]

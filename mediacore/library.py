@@ -14,7 +14,7 @@ from typing import Any
 from peewee import SQL, fn
 
 from .config import MediaConfig
-from .db import has_search_index
+from .db import has_search_index, is_sqlite
 from .errors import InvalidOption, NotFound, refuse_nul
 from .models import ITEM_FIELDS, STATUSES, MediaCount, MediaItem, database, get_setting, item_from_row, utcnow
 from .scanner import fs_path
@@ -178,12 +178,11 @@ def list_items(config: MediaConfig, query: ListQuery) -> Page:
     if query.after is not None:
         number = query.after.page
         rows = _after(keys, key, descending, query.after, query.per_page)
-    elif indexed:
-        # SQLite's search index gives every match, unordered: they are all read and sorted
-        # anyway, so counting them in the same pass spares running the search twice. (Given
-        # that form, PostgreSQL's planner walks the title index instead: it counts apart.)
+    elif indexed or (query.q and not is_sqlite(database.obj)):
+        # The search indexes give every match, unordered: they are all read and sorted anyway,
+        # so counting them in the same pass spares running the search twice.
         number = query.page
-        counted = keys.select_extend(fn.COUNT(MediaItem.id).over()).paginate(number, query.per_page)
+        counted = _counted(select, keys, key, descending, nulls).paginate(number, query.per_page)
         rows = database.execute(counted).fetchall()
         total = rows[0][2] if rows else (0 if number == 1 else None)
     else:
@@ -196,6 +195,20 @@ def list_items(config: MediaConfig, query: ListQuery) -> Page:
         following = Cursor(query.sort, rows[-1][1], rows[-1][0], number + 1).encode()
     items = _items_by_id([row[0] for row in rows])
     return Page(items, number, query.per_page, total, following)
+
+
+def _counted(select: Any, keys: Any, key: Any, descending: bool, nulls: str | None) -> Any:
+    """The page's (id, sort value) rows of a search, each with the number of matches."""
+    if is_sqlite(database.obj):
+        return keys.select_extend(fn.COUNT(MediaItem.id).over())
+    # Given that form, PostgreSQL walks the sort index and tests every row it passes (150 ms
+    # for a word in 2.7 % of 100,000 titles). Set apart, the matches come from the trigram
+    # indexes in one bitmap scan and only they are sorted (18 ms; a page and a count apart: 30).
+    matches = select.select(MediaItem.id, key.alias("sort_value")).cte("matches", materialized=True)
+    value = matches.c.sort_value
+    order = value.desc(nulls=nulls) if descending else value.asc(nulls=nulls)
+    tie = matches.c.id.desc() if descending else matches.c.id.asc()
+    return matches.select_from(matches.c.id, value, fn.COUNT(SQL("*")).over()).order_by(order, tie)
 
 
 def _after(keys: Any, key: Any, descending: bool, cursor: Cursor, limit: int) -> list[tuple[Any, ...]]:

@@ -90,6 +90,10 @@ def test_list_defaults_filters_and_pagination(library, mediacore_client):
     assert (two["total"], two["pages"], len(two["items"])) == (9, 3, 1)
     beyond = mediacore_client.get("/api/v1/media?per_page=4&page=9").get_json()
     assert beyond["items"] == [] and beyond["total"] == 9
+    for q in ("band", "e"):  # a search counts its matches with its page, also past the last page
+        matched = mediacore_client.get(f"/api/v1/media?q={q}&per_page=1").get_json()["total"]
+        past = mediacore_client.get(f"/api/v1/media?q={q}&per_page=1&page={matched + 1}").get_json()
+        assert past["items"] == [] and past["total"] == matched > 0
 
 
 def test_sort_ties_break_by_id_and_pages_do_not_overlap(library, mediacore_client):

@@ -30,7 +30,7 @@ _SORT_COLUMNS: dict[str, Any] = {
     "duration": MediaItem.duration_seconds,
     "year": MediaItem.year,
 }
-#: What a listing sorts by; names are compared case-insensitively.
+#: What a listing can sort by; titles and file names sort case-insensitively.
 SORT_FIELDS: dict[str, Any] = {
     name: fn.LOWER(column) if name in {"title", "filename"} else column
     for name, column in _SORT_COLUMNS.items()

@@ -175,6 +175,41 @@ def test_cursor_pages_are_the_numbered_pages(media_library, mediacore_client):
         assert sum(len(page) for page in pages) == (6 if "q=" in query else 23)
     null_last = ids_of_page(mediacore_client.get("/api/v1/media?per_page=50&sort=-year").get_json())[-5:]
     assert {item["year"] for item in item_rows(mediacore_client, null_last)} == {None}
+    for sort in ("title", "-title"):
+        # A page of one is found by walking the title index (the matches are many for so small
+        # a page); a page of fifty by reading every match: the two must agree.
+        whole = ids_of_page(mediacore_client.get(f"/api/v1/media?q=mil&sort={sort}&per_page=50").get_json())
+        singles = [
+            ids_of_page(
+                mediacore_client.get(f"/api/v1/media?q=mil&sort={sort}&per_page=1&page={n}").get_json()
+            )
+            for n in range(1, 7)
+        ]
+        assert [item for page in singles for item in page] == whole and len(whole) == 6, sort
+
+
+def test_search_follows_every_change_of_status(library, mediacore_client):
+    def found(query):
+        page = mediacore_client.get(f"/api/v1/media?{query}").get_json()
+        assert page["total"] == len(page["items"]), page
+        return [item["title"] for item in page["items"]]
+
+    assert found("q=alpha") == ["Alpha"]
+    with database.connection_context():
+        MediaItem.update(status="missing").where(MediaItem.title == "Alpha").execute()
+    assert found("q=alpha") == []
+    assert found("q=alpha&status=missing") == found("q=alpha&status=all") == ["Alpha"]
+    with database.connection_context():
+        MediaItem.update(status="available", title="Alphabet").where(MediaItem.title == "Alpha").execute()
+    assert found("q=alphabet") == ["Alphabet"] and found("q=alpha") == ["Alphabet"]
+    alphabet = item_named(mediacore_client, "Alpha (2001).mp4")
+    deleted = mediacore_client.delete(f"/api/v1/media/{alphabet['id']}?soft=true", headers=AUTH)
+    assert deleted.status_code == 200
+    assert found("q=alphabet") == [] and found("q=alphabet&status=deleted") == ["Alphabet"]
+    with database.connection_context():
+        MediaItem.delete().where(MediaItem.title == "Gamma").execute()
+    assert found("q=gamma") == [] and found("q=gamma&status=all") == []
+    assert found("q=band") == ["Closing", "Opening"]
 
 
 def ids_of_page(page):

@@ -146,17 +146,29 @@ def _search_index(db: Database, migrator: SchemaMigrator) -> None:
     except DatabaseError:
         log.warning("this SQLite has no FTS5 trigram tokenizer: searches will scan the table")
         return
+    _search_triggers(db, only_available=False)
+    db.execute_sql("INSERT INTO media_search (media_search) VALUES ('rebuild')")
+
+
+def _search_triggers(db: Database, *, only_available: bool) -> None:
+    """Triggers that keep the FTS5 index in step with ``media_items``, whoever writes to it: for
+    every item (migration 5), or for the available ones, following their status (migration 8)."""
+    columns = ", ".join(SEARCH_COLUMNS)
     new = ", ".join(f"new.{column}" for column in SEARCH_COLUMNS)
     old = ", ".join(f"old.{column}" for column in SEARCH_COLUMNS)
-    forget = f"INSERT INTO media_search (media_search, rowid, {columns}) VALUES ('delete', old.id, {old});"
-    remember = f"INSERT INTO media_search (rowid, {columns}) VALUES (new.id, {new});"
+    was, now = ("old.status = 'available'", "new.status = 'available'") if only_available else ("1", "1")
+    forget = (
+        f"INSERT INTO media_search (media_search, rowid, {columns}) "
+        f"SELECT 'delete', old.id, {old} WHERE {was};"
+    )
+    remember = f"INSERT INTO media_search (rowid, {columns}) SELECT new.id, {new} WHERE {now};"
+    watched = f"{columns}, status" if only_available else columns
     for name, event, body in (
         ("media_search_insert", "AFTER INSERT", remember),
         ("media_search_delete", "AFTER DELETE", forget),
-        ("media_search_update", f"AFTER UPDATE OF {columns}", forget + remember),
+        ("media_search_update", f"AFTER UPDATE OF {watched}", forget + remember),
     ):
         db.execute_sql(f"CREATE TRIGGER IF NOT EXISTS {name} {event} ON media_items BEGIN {body} END")
-    db.execute_sql("INSERT INTO media_search (media_search) VALUES ('rebuild')")
 
 
 def _covering_title_indexes(db: Database, migrator: SchemaMigrator) -> None:
@@ -210,21 +222,7 @@ def _search_available_items_only(db: Database, migrator: SchemaMigrator) -> None
     except DatabaseError:
         log.warning("this SQLite has no FTS5 trigram tokenizer: searches will scan the table")
         return
-    new = ", ".join(f"new.{column}" for column in SEARCH_COLUMNS)
-    old = ", ".join(f"old.{column}" for column in SEARCH_COLUMNS)
-    forget = (
-        f"INSERT INTO media_search (media_search, rowid, {columns}) "
-        f"SELECT 'delete', old.id, {old} WHERE old.status = 'available';"
-    )
-    remember = (
-        f"INSERT INTO media_search (rowid, {columns}) SELECT new.id, {new} WHERE new.status = 'available';"
-    )
-    for name, event, body in (
-        ("media_search_insert", "AFTER INSERT", remember),
-        ("media_search_delete", "AFTER DELETE", forget),
-        ("media_search_update", f"AFTER UPDATE OF {columns}, status", forget + remember),
-    ):
-        db.execute_sql(f"CREATE TRIGGER {name} {event} ON media_items BEGIN {body} END")
+    _search_triggers(db, only_available=True)
     db.execute_sql("INSERT INTO media_search (media_search) VALUES ('rebuild')")
 
 

@@ -119,3 +119,41 @@ def test_a_large_scan_refreshes_the_planner_statistics(media_library, monkeypatc
                 "WHERE relname = 'media_items' AND last_analyze IS NOT NULL"
             )
         assert database.execute_sql(query).fetchone()[0] > 0
+
+
+def test_an_older_search_index_is_rebuilt_for_the_available_items(media_library):
+    """A library made before migration 8 has a search index of every item; once upgraded, a
+    search lists the available items from the index and finds the others by status."""
+    from mediacore.library import ListQuery, list_items
+    from mediacore.models import MediaItem
+
+    for title in ("Harbor Lights", "Harbor Mist", "Lost Harbor"):
+        media_library.add_video(f"{title}.mp4", seconds=1)
+    media_library.scan()
+    with database.connection_context():
+        if is_sqlite(database.obj):  # the index as migration 5 made it: every item, no view
+            database.execute_sql("DROP TABLE media_search")
+            database.execute_sql("DROP VIEW media_search_source")
+            for name in ("media_search_insert", "media_search_delete", "media_search_update"):
+                database.execute_sql(f"DROP TRIGGER {name}")
+            dbmodule._search_index(database.obj, None)
+        MediaItem.update(status="missing").where(MediaItem.title == "Harbor Mist").execute()
+        set_setting("schema_version", 7)
+    dbmodule.open_database(media_library.database_url)
+    config = media_library.config()
+    with database.connection_context():
+        assert get_setting("schema_version") == dbmodule.SCHEMA_VERSION
+
+        def titles(**query):
+            page = list_items(config, ListQuery(**query))
+            assert page.total == len(page.items)
+            return [item["title"] for item in page.items]
+
+        assert titles(q="harbor") == ["Harbor Lights", "Lost Harbor"]
+        assert titles(q="harbor", status="missing") == ["Harbor Mist"]
+        MediaItem.update(status="available").where(MediaItem.title == "Harbor Mist").execute()
+        assert titles(q="harbor") == ["Harbor Lights", "Harbor Mist", "Lost Harbor"]
+        if is_sqlite(database.obj):  # FTS5's own check: the index agrees with its content
+            database.execute_sql(
+                "INSERT INTO media_search (media_search, rank) VALUES ('integrity-check', 1)"
+            )

@@ -321,16 +321,17 @@ def _phrase(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
+def _other_filters(query: ListQuery) -> bool:
+    """Filters besides category, status and search."""
+    return bool(query.media_type or query.series) or query.year is not None or query.season is not None
+
+
 def _only_search_and_status(query: ListQuery) -> bool:
-    return (
-        not (query.category or query.media_type or query.series)
-        and query.year is None
-        and query.season is None
-    )
+    return query.category is None and not _other_filters(query)
 
 
 def _only_category_and_status(query: ListQuery) -> bool:
-    return not (query.q or query.media_type or query.series) and query.year is None and query.season is None
+    return not query.q and not _other_filters(query)
 
 
 def _stored_count(query: ListQuery) -> int:

@@ -124,7 +124,6 @@ SEARCH_COLUMNS = ("title", "filename", "series", "artist", "album")
 def _search_index(db: Database, migrator: SchemaMigrator) -> None:
     """Substring search (``q``) without reading every row: an FTS5 trigram index on SQLite,
     trigram GIN indexes on PostgreSQL. Where the database lacks them, search scans as before."""
-    columns = ", ".join(SEARCH_COLUMNS)
     if not is_sqlite(db):
         try:
             with db.atomic():
@@ -138,22 +137,22 @@ def _search_index(db: Database, migrator: SchemaMigrator) -> None:
                 f"USING gin ({column} gin_trgm_ops)"
             )
         return
+    _fts_search_index(db, content="media_items", only_available=False)
+
+
+def _fts_search_index(db: Database, *, content: str, only_available: bool) -> None:
+    """SQLite's FTS5 trigram index over ``content``, kept in step with ``media_items`` by
+    triggers, whoever writes to it: for every item (migration 5), or for the available ones,
+    following their status (migration 8). Without the trigram tokenizer, searches scan."""
+    columns = ", ".join(SEARCH_COLUMNS)
     try:
         db.execute_sql(
-            f"CREATE VIRTUAL TABLE IF NOT EXISTS media_search USING fts5({columns}, content='media_items', "
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS media_search USING fts5({columns}, content='{content}', "
             "content_rowid='id', tokenize='trigram')"
         )
     except DatabaseError:
         log.warning("this SQLite has no FTS5 trigram tokenizer: searches will scan the table")
         return
-    _search_triggers(db, only_available=False)
-    db.execute_sql("INSERT INTO media_search (media_search) VALUES ('rebuild')")
-
-
-def _search_triggers(db: Database, *, only_available: bool) -> None:
-    """Triggers that keep the FTS5 index in step with ``media_items``, whoever writes to it: for
-    every item (migration 5), or for the available ones, following their status (migration 8)."""
-    columns = ", ".join(SEARCH_COLUMNS)
     new = ", ".join(f"new.{column}" for column in SEARCH_COLUMNS)
     old = ", ".join(f"old.{column}" for column in SEARCH_COLUMNS)
     was, now = ("old.status = 'available'", "new.status = 'available'") if only_available else ("1", "1")
@@ -169,6 +168,7 @@ def _search_triggers(db: Database, *, only_available: bool) -> None:
         ("media_search_update", f"AFTER UPDATE OF {watched}", forget + remember),
     ):
         db.execute_sql(f"CREATE TRIGGER IF NOT EXISTS {name} {event} ON media_items BEGIN {body} END")
+    db.execute_sql("INSERT INTO media_search (media_search) VALUES ('rebuild')")
 
 
 def _covering_title_indexes(db: Database, migrator: SchemaMigrator) -> None:
@@ -214,16 +214,7 @@ def _search_available_items_only(db: Database, migrator: SchemaMigrator) -> None
         f"CREATE VIEW IF NOT EXISTS media_search_source AS SELECT id, {columns} FROM media_items "
         "WHERE status = 'available'"
     )
-    try:
-        db.execute_sql(
-            f"CREATE VIRTUAL TABLE media_search USING fts5({columns}, content='media_search_source', "
-            "content_rowid='id', tokenize='trigram')"
-        )
-    except DatabaseError:
-        log.warning("this SQLite has no FTS5 trigram tokenizer: searches will scan the table")
-        return
-    _search_triggers(db, only_available=True)
-    db.execute_sql("INSERT INTO media_search (media_search) VALUES ('rebuild')")
+    _fts_search_index(db, content="media_search_source", only_available=True)
 
 
 def has_search_index(db: Database) -> bool:

@@ -111,9 +111,10 @@ def ranges_wrk(url: str, size: int, work: Path) -> float:
 
 @contextmanager
 def bare_gunicorn(path: Path, work: Path) -> Iterator[str]:
-    """bench/sendfile_app.py under gunicorn with `mediacore serve`'s processes, threads and log."""
+    """bench/sendfile_app.py under gunicorn with `mediacore serve`'s worker, processes, threads and log."""
     port = free_port()
-    command = [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-k", "gthread"]
+    worker = "mediacore.web.server.KeepAliveWorker"
+    command = [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-k", worker]
     command += ["-w", str(default_api_workers()), "--threads", "4", "--access-logfile", "-"]
     command += ["--chdir", str(Path(__file__).parent), "sendfile_app:app"]
     with open(work / "bare.log", "w") as log:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import resource
 import shutil
+import socket
 import subprocess
+import threading
 from typing import Any
 
 import requests
@@ -174,3 +177,61 @@ def test_a_disk_that_fills_up_mid_upload_is_a_507_and_keeps_nothing(media_librar
             fits = upload(base, "Small (2021).mp4", handle)
         assert fits.status_code == 201, fits.text
         assert os.listdir(movies) == ["Small (2021).mp4"]
+
+
+def test_pipelined_requests_on_one_connection_are_answered_in_order(api_server):
+    """A thread answers a kept-alive connection's next request itself; two requests sent in one
+    write (the second already read ahead with the first) must still get two answers, in order."""
+    host, port = api_server.removeprefix("http://").split(":")
+    requests_sent = (
+        f"GET /api/v1/health HTTP/1.1\r\nHost: {host}\r\n\r\n"
+        f"GET /api/v1/nothing HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(requests_sent.encode())
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    statuses = re.findall(rb"HTTP/1\.1 (\d{3}) ", answer)
+    assert statuses == [b"200", b"404"]
+    assert b'"status":"ok"' in answer and b'"code":"not_found"' in answer
+
+
+def test_a_busy_keep_alive_client_does_not_hold_up_another(media_library, tmp_path):
+    """One process with one thread: while a client keeps its kept-alive connection busy (its
+    requests pipelined, so the next is always there), a second client's request must be answered
+    before the first client's requests are all done, not only once it pauses."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    arguments = ["serve", "--port", str(port), "--workers", "1", "--threads", "1"]
+    busy_requests = 3000
+    other_status: list[int] = []
+    with running(arguments, dict(os.environ), tmp_path / "api.log", base + "/api/v1/health"):
+        busy = socket.create_connection(("127.0.0.1", port), timeout=60)
+        request = b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        sender = threading.Thread(target=busy.sendall, args=(request * busy_requests,))
+        sender.start()
+        received = bytearray()
+        answers = 0
+
+        def read_answers() -> None:
+            nonlocal answers
+            chunk = busy.recv(65536)
+            assert chunk, f"the server closed the busy connection after {answers} answers"
+            received.extend(chunk)
+            answers = received.count(b"HTTP/1.1 200")
+
+        while answers < 50:  # the busy client has the thread
+            read_answers()
+        other = threading.Thread(
+            target=lambda: other_status.append(requests.get(base + "/api/v1/media", timeout=60).status_code)
+        )
+        other.start()
+        while other.is_alive() and answers < busy_requests:
+            read_answers()
+        answered_first = not other.is_alive() and answers < busy_requests
+        other.join()
+        sender.join()
+        busy.close()
+    assert other_status == [200]
+    assert answered_first, "the second client was answered only after the busy one's requests"

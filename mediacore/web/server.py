@@ -2,12 +2,58 @@
 
 from __future__ import annotations
 
+import select
 from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.gthread import ThreadWorker
 
 from . import create_app
+
+#: How long a worker thread waits on a kept-alive connection for its next request before it
+#: hands the connection back to the poller. A player asking for one range after another, or a
+#: client paging through a list, sends it within a fraction of this.
+LINGER_MS = 2.0
+
+
+class KeepAliveWorker(ThreadWorker):
+    """gunicorn's threaded worker, answering a kept-alive connection's next request in the same
+    thread when it comes at once.
+
+    gthread hands a connection back to its main thread's poller after every response, and its
+    next request goes from the poller to a pool thread again: two thread hand-offs per request,
+    which cost more than nginx's whole answer to a 1 MiB range (bench/RESULTS.md). Here the
+    thread waits up to :data:`LINGER_MS` for the next request and answers it itself, unless
+    another connection is waiting for a thread: a busy client must not starve the others. A
+    connection that stays quiet goes back to the poller as before, so an idle client holds no
+    thread for longer than that.
+    """
+
+    def handle(self, conn: Any) -> Any:
+        keepalive = super().handle(conn)
+        while (
+            keepalive is True
+            and self.alive
+            and not self._others_waiting()
+            and _next_request_within(conn, LINGER_MS)
+        ):
+            keepalive = super().handle(conn)
+        return keepalive
+
+    def _others_waiting(self) -> bool:
+        """Whether a connection is queued for a thread of this worker's pool (when the pool
+        does not say, assume one is and keep gthread's own behaviour)."""
+        queue = getattr(self.tpool, "_work_queue", None)
+        return queue is None or not queue.empty()
+
+
+def _next_request_within(conn: Any, milliseconds: float) -> bool:
+    if conn.parser.unreader.buf.getvalue():  # pipelined, or read ahead while draining a body
+        return True
+    poller = select.poll()
+    poller.register(conn.sock, select.POLLIN)
+    return bool(poller.poll(milliseconds))
 
 
 class _Gunicorn(BaseApplication):
@@ -27,12 +73,13 @@ class _Gunicorn(BaseApplication):
 def serve(
     app_factory: Callable[[], Any], *, host: str, port: int, workers: int, threads: int, timeout: int = 120
 ) -> None:
-    """Run a WSGI app factory under gunicorn's threaded workers; the API and the console both use it."""
+    """Run a WSGI app factory under gunicorn's threaded workers (:class:`KeepAliveWorker`); the
+    API and the console both use it."""
     options = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,
         "threads": threads,
-        "worker_class": "gthread",
+        "worker_class": KeepAliveWorker,
         "preload_app": True,  # one token file, one migration, and a config error stops start-up once
         "timeout": timeout,
         "graceful_timeout": 10,

@@ -90,13 +90,18 @@ def requested_category(fields: dict[str, str]) -> str | None:
     return fields.get("category") or request.args.get("category") or None
 
 
-def with_urls(data: dict[str, Any]) -> dict[str, Any]:
+def with_urls(data: dict[str, Any], media: str | None = None) -> dict[str, Any]:
     """Add ``stream_url`` and ``poster_url`` (built by hand: ``url_for`` per item is the
-    listing's largest cost after the query)."""
-    base = f"{request.script_root}{api.url_prefix}/media/{data['id']}"
+    listing's largest cost after the query). ``media`` is :func:`media_url_prefix`, which a
+    listing finds once for all its items."""
+    base = f"{media or media_url_prefix()}/{data['id']}"
     data["stream_url"] = f"{base}/stream"
     data["poster_url"] = f"{base}/poster"
     return data
+
+
+def media_url_prefix() -> str:
+    return f"{request.script_root}{api.url_prefix}/media"
 
 
 # -- routes ----------------------------------------------------------------------------------
@@ -129,9 +134,10 @@ def list_media() -> Response:
         cursor=text_arg("cursor"),
     )
     page = list_items(media_config(), query)
+    media = media_url_prefix()
     return jsonify(
         {
-            "items": [with_urls(item) for item in page.items],
+            "items": [with_urls(item, media) for item in page.items],
             "page": page.page,
             "per_page": page.per_page,
             "total": page.total,

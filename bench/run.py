@@ -1,7 +1,8 @@
 """Run the benchmarks: ``python bench/run.py [--quick] [--only NAME ...] [--report PATH]``.
 
 Each figure is printed as a ratio against a baseline measured in the same run on the same
-machine; the JSON report holds every figure and the machine.
+machine; the JSON report holds every figure and the machine. The exit status is 1 when a
+target does not hold.
 """
 
 from __future__ import annotations

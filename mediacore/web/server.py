@@ -1,4 +1,5 @@
-"""Running the API under gunicorn (threaded workers, sendfile for whole-file responses)."""
+"""Running the API under gunicorn: threaded workers that answer a kept-alive connection's next
+request in the same thread, and send files and byte ranges with sendfile()."""
 
 from __future__ import annotations
 

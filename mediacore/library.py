@@ -161,10 +161,6 @@ def list_items(config: MediaConfig, query: ListQuery) -> Page:
     )
     if query.q:
         select = select.where(_search(query.q, indexed))
-    name = query.sort.lstrip("-")
-    key = SORT_FIELDS[name]
-    descending = query.sort.startswith("-")
-    nulls = "LAST" if name in NULLABLE_SORTS else None
     keys = _keys(select, query.sort)
     total: int | None = None
     if query.after is not None:
@@ -178,7 +174,7 @@ def list_items(config: MediaConfig, query: ListQuery) -> Page:
         # The search indexes give every match, unordered: they are all read and sorted anyway,
         # so counting them in the same pass spares running the search twice.
         number = query.page
-        counted = _counted(select, keys, key, descending, nulls).paginate(number, query.per_page)
+        counted = _counted(select, keys, query.sort).paginate(number, query.per_page)
         rows = database.execute(counted).fetchall()
         total = rows[0][2] if rows else (0 if number == 1 else None)
     elif query.q:  # a search that scans: SQLite's, of two letters or of other statuses
@@ -186,7 +182,7 @@ def list_items(config: MediaConfig, query: ListQuery) -> Page:
         rows = database.execute(keys.paginate(number, query.per_page)).fetchall()
     else:
         number = query.page
-        sql = _compiled_page(type(database.obj).__name__, filters.columns, query.sort)
+        sql = _compiled_page(_database_kind(), filters.columns, query.sort)
         parameters = [*filters.values, query.per_page, (number - 1) * query.per_page]
         rows = database.execute_sql(sql, parameters).fetchall()
     if total is None:
@@ -234,12 +230,21 @@ def _keys(select: Any, sort: str) -> Any:
 
     A deferred join: the page's ids (and sort values, for the next cursor) come from the sort
     index alone, then only those rows are read."""
-    name = sort.lstrip("-")
-    key = SORT_FIELDS[name]
-    nulls = "LAST" if name in NULLABLE_SORTS else None
-    if sort.startswith("-"):
+    key, descending, nulls = _order(sort)
+    if descending:
         return select.select(MediaItem.id, key).order_by(key.desc(nulls=nulls), MediaItem.id.desc())
     return select.select(MediaItem.id, key).order_by(key.asc(nulls=nulls), MediaItem.id.asc())
+
+
+def _order(sort: str) -> tuple[Any, bool, str | None]:
+    """A sort's key expression, whether it descends, and where items without a value go."""
+    name = sort.lstrip("-")
+    return SORT_FIELDS[name], sort.startswith("-"), "LAST" if name in NULLABLE_SORTS else None
+
+
+def _database_kind() -> str:
+    """The open database's kind, which compiled SQL is cached by (their placeholders differ)."""
+    return type(database.obj).__name__
 
 
 @functools.cache
@@ -282,10 +287,11 @@ def _search_page(keys: Any, query: ListQuery, matches: int) -> list[tuple[Any, .
     return list(database.execute(keys.paginate(query.page, query.per_page)).fetchall())
 
 
-def _counted(select: Any, keys: Any, key: Any, descending: bool, nulls: str | None) -> Any:
+def _counted(select: Any, keys: Any, sort: str) -> Any:
     """The page's (id, sort value) rows of a search, each with the number of matches."""
     if is_sqlite(database.obj):
         return keys.select_extend(fn.COUNT(MediaItem.id).over())
+    key, descending, nulls = _order(sort)
     # Given that form, PostgreSQL walks the sort index and tests every row it passes (150 ms
     # for a word in 2.7 % of 100,000 titles). Set apart, the matches come from the trigram
     # indexes in one bitmap scan and only they are sorted (18 ms; a page and a count apart: 30).
@@ -301,13 +307,13 @@ def _after(keys: Any, query: ListQuery, filters: _Filters) -> list[tuple[Any, ..
     it, then (sorted last) those without one."""
     cursor, limit = query.after, query.per_page
     assert cursor is not None
-    key, descending = SORT_FIELDS[query.sort.lstrip("-")], query.sort.startswith("-")
+    key, descending, _ = _order(query.sort)
     rows: list[tuple[Any, ...]] = []
     if cursor.value is not None and query.q:
         past = _past(key, descending, cursor.value, cursor.last_id)
         rows = database.execute(keys.where(past).limit(limit)).fetchall()
     elif cursor.value is not None:
-        sql = _compiled_after(type(database.obj).__name__, filters.columns, query.sort)
+        sql = _compiled_after(_database_kind(), filters.columns, query.sort)
         value = key.db_value(cursor.value) if isinstance(key, Field) else cursor.value  # as peewee would
         parameters = [*filters.values, value, value, cursor.last_id, limit]
         rows = database.execute_sql(sql, parameters).fetchall()
@@ -336,7 +342,8 @@ def _compiled_after(database_kind: str, filters: tuple[str, ...], sort: str) -> 
     """:func:`_after`'s rows with a sort value, compiled once per shape (as :func:`_compiled_page`):
     its parameters are the filters' values, the cursor's value twice, its last id, then LIMIT."""
     select = _narrowed(filters, (0,) * len(filters))  # stand-ins: only the SQL's text is kept
-    past = _past(SORT_FIELDS[sort.lstrip("-")], sort.startswith("-"), 0, 0)
+    key, descending, _ = _order(sort)
+    past = _past(key, descending, 0, 0)
     return str(_keys(select, sort).where(past).limit(1).sql()[0])
 
 
@@ -353,7 +360,7 @@ def _select_by_id(columns: tuple[str, ...], count: int) -> str:
     """SELECT ``columns`` of ``count`` items by id, for the open database: these run for every
     page and every range request a player makes, and compiling a SELECT of 34 columns costs more
     than running it."""
-    return _compiled_select_by_id(type(database.obj).__name__, columns, count)
+    return _compiled_select_by_id(_database_kind(), columns, count)
 
 
 @functools.cache
@@ -388,7 +395,7 @@ def _phrase(text: str) -> str:
 
 def _other_filters(query: ListQuery) -> bool:
     """Filters besides category, status and search."""
-    return bool(query.media_type or query.series) or query.year is not None or query.season is not None
+    return not set(_filters(query).columns) <= {"status", "category"}
 
 
 def _only_search_and_status(query: ListQuery) -> bool:
@@ -402,7 +409,7 @@ def _only_category_and_status(query: ListQuery) -> bool:
 def _stored_count(query: ListQuery) -> int:
     """The total from ``media_counts``, which triggers keep in step with ``media_items``."""
     by_status, by_category = query.status != "all", query.category is not None
-    sql = _compiled_stored_count(type(database.obj).__name__, by_status, by_category)
+    sql = _compiled_stored_count(_database_kind(), by_status, by_category)
     parameters = [value for value, used in ((query.status, by_status), (query.category, by_category)) if used]
     return int(database.execute_sql(sql, parameters).fetchone()[0])
 

@@ -10,7 +10,14 @@ import logging
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from peewee import Database, DatabaseError, ImproperlyConfigured, OperationalError, SqliteDatabase
+from peewee import (
+    Database,
+    DatabaseError,
+    ImproperlyConfigured,
+    OperationalError,
+    PostgresqlDatabase,
+    SqliteDatabase,
+)
 from playhouse.db_url import connect as connect_url
 from playhouse.migrate import SchemaMigrator
 
@@ -217,6 +224,16 @@ def _search_available_items_only(db: Database, migrator: SchemaMigrator) -> None
     _fts_search_index(db, content="media_search_source", only_available=True)
 
 
+def _category_path_index(db: Database, migrator: SchemaMigrator) -> None:
+    """A rescan's walkers each read the rows of one range of a category's paths (see
+    :mod:`mediacore.survey`), in the byte order of their UTF-8: on PostgreSQL the "C" collation,
+    whatever the database's own."""
+    collation = "" if is_sqlite(db) else ' COLLATE "C"'
+    db.execute_sql(
+        f"CREATE INDEX IF NOT EXISTS media_items_category_path ON media_items (category, path{collation})"
+    )
+
+
 def has_search_index(db: Database) -> bool:
     """True when SQLite's FTS5 trigram table (of available items) exists; PostgreSQL's indexes
     need no query change."""
@@ -238,6 +255,7 @@ MIGRATIONS: list[tuple[int, Callable[[Database, SchemaMigrator], None]]] = [
     (6, _covering_title_indexes),
     (7, _newest_year_first_index),
     (8, _search_available_items_only),
+    (9, _category_path_index),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -320,6 +338,17 @@ def refresh_statistics(db: Database) -> None:
 
 def is_sqlite(db: Database) -> bool:
     return isinstance(db, SqliteDatabase)
+
+
+def unpooled(db: Database) -> Database:
+    """Another handle on ``db``'s database that opens connections of its own, never pooled.
+
+    For connections their owner must open and close itself: the scan lock's session, and a
+    forked walker's, which must not touch a connection it inherited from its parent.
+    """
+    if is_sqlite(db):
+        return SqliteDatabase(db.database, pragmas=SQLITE_PRAGMAS, timeout=30)
+    return PostgresqlDatabase(db.database, **db.connect_params)
 
 
 def _redact(url: str) -> str:

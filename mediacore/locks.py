@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 from peewee import Database, PostgresqlDatabase
 
+from .db import unpooled
 from .errors import ScanAlreadyRunning
 
 _ADVISORY_KEY = 0x6D656469  # "medi"
@@ -38,7 +39,7 @@ def scan_lock(db: Database) -> Iterator[None]:
 @contextmanager
 def _advisory_lock(db: PostgresqlDatabase) -> Iterator[None]:
     # A session of its own: the scan's connection commits and may be reopened meanwhile.
-    session = PostgresqlDatabase(db.database, **db.connect_params)  # never pooled: closing must end it
+    session = unpooled(db)  # closing must end the session
     session.connect()
     try:
         held = session.execute_sql("SELECT pg_try_advisory_lock(%s)", (_ADVISORY_KEY,)).fetchone()[0]

@@ -21,8 +21,8 @@ from .extract import Extraction, extract_many, row_fields
 from .hooks import handle_missing
 from .locks import scan_lock
 from .models import METADATA_COLUMNS, MediaItem, database, get_setting, set_setting, utcnow
-from .scanner import FileEntry, display_path
-from .survey import ID, STATUS, Comparison, KnownRow, Survey, survey
+from .scanner import FileEntry
+from .survey import ID, STATUS, Comparison, Survey, survey
 
 #: Called as ``progress(category_key, files_done, files_total)``.
 ProgressCallback = Callable[[str, int, int], None]
@@ -173,7 +173,7 @@ class _CategoryScan:
         self.summary.limited = self.summary.files_scanned < found.files_found
         self.summary.unchanged = found.unchanged
 
-        new, changed = self._classify(found.to_read, surveyed.known)
+        new, changed = found.new, found.changed
         self.summary.added, self.summary.updated = len(new), len(changed)
         if self.progress:
             self.progress(self.category.key, found.files_found, found.files_found)
@@ -181,23 +181,8 @@ class _CategoryScan:
             self._write(new, changed)
         elif new or changed:
             self.summary.notes.append("dry run: new and changed files were counted, not read")
-        self._mark_missing(found, surveyed.known)
+        self._mark_missing(found)
         return self.summary
-
-    @staticmethod
-    def _classify(
-        to_read: list[FileEntry], known: dict[str, KnownRow]
-    ) -> tuple[list[FileEntry], list[tuple[int, FileEntry]]]:
-        """New files, and changed ones with the id of their row."""
-        new: list[FileEntry] = []
-        changed: list[tuple[int, FileEntry]] = []
-        for entry in to_read:
-            row = known.get(display_path(entry.path))
-            if row is None:
-                new.append(entry)
-            else:
-                changed.append((row[ID], entry))
-        return new, changed
 
     def _write(self, new: list[FileEntry], changed: list[tuple[int, FileEntry]]) -> None:
         ids = {entry.path: item_id for item_id, entry in changed}
@@ -233,14 +218,13 @@ class _CategoryScan:
                 # An upload may have claimed a path since the walk: keep its row.
                 MediaItem.insert_many(inserts).on_conflict_ignore().execute()
 
-    def _mark_missing(self, found: Comparison, known: dict[str, KnownRow]) -> None:
+    def _mark_missing(self, found: Comparison) -> None:
         """Mark what the database has as available but the walk did not find."""
         shielded = tuple(problem.path.rstrip(os.sep) + os.sep for problem in found.problems)
-        seen = set(found.seen)
         vanished = [
             (path, row[ID])
-            for path, row in known.items()
-            if row[STATUS] == "available" and row[ID] not in seen and not path.startswith(shielded)
+            for path, row in found.unmatched.items()
+            if row[STATUS] == "available" and not path.startswith(shielded)
         ]
         if len(vanished) >= EMPTY_ROOT_GUARD and not found.files_found and not self.options.allow_empty_root:
             self.summary.notes.append(

@@ -66,9 +66,6 @@ class WalkResult:
     problems: list[WalkProblem] = field(default_factory=list)
 
 
-#: Folders per walker when a tree is shared out: enough that one big folder does not leave
-#: the other walkers idle, few enough that handing them out costs nothing.
-_FOLDERS_PER_PART = 8
 #: ``FileEntry(...)`` without the Python-level ``__new__`` a named tuple has (a hot path).
 _file_entry = tuple.__new__
 
@@ -107,19 +104,18 @@ class EnhancedMediaScanner:
         self.problems = []
         yield from self._walk_below([self._root], self.problems)
 
-    def split(self, parts: int) -> tuple[WalkResult, list[list[str]]]:
-        """Walk the top of the tree until there are enough folders to share among ``parts``
-        walkers: (what the top held, folder groups for :meth:`walk_folders`)."""
+    def split(self, at_least: int) -> tuple[WalkResult, list[str]]:
+        """Walk the top of the tree, breadth first, until ``at_least`` folders are left to walk
+        (or none): (what the top held, those folders, for :meth:`walk_folders`). None of the
+        folders is inside another."""
         self.check_root()
         top = WalkResult()
         visited = {self._real_root}
         pending = deque([self._root])
-        wanted = parts * _FOLDERS_PER_PART
-        while pending and len(pending) < wanted:
+        while pending and len(pending) < at_least:
             folder = pending.popleft()
             top.entries += self._read_folder(folder, pending, visited, top.problems)
-        folders = list(pending)
-        return top, [folders[index::wanted] for index in range(min(wanted, len(folders)))]
+        return top, list(pending)
 
     def walk_folders(self, folders: list[str]) -> WalkResult:
         """Walk these folders of the tree (one walker's share, see :meth:`split`)."""

@@ -1,24 +1,28 @@
 """Comparing a category's folder with what the database knows of it.
 
-On an unchanged library this is all a scan does, so it is built for that case: the category's
-rows are read once, as raw tuples; the walk compares each file with them as it goes (one
-``stat`` and one dictionary lookup a file); and only the differences are kept: the files to
-read, and the ids of the rows whose file is still there. Where forking is safe (see
-:mod:`mediacore.parallel`) the tree is shared among processes, one a core, which inherit the
-rows when they start, so only those differences travel back.
+On an unchanged library this is all a scan does, so it is built for that case: rows are read
+as raw tuples; the walk compares each file with them as it goes (one ``stat`` and one
+dictionary lookup a file); and only the differences are kept: the files to read, and the rows
+no file matched. Where forking is safe (see :mod:`mediacore.parallel`) the tree is shared among
+processes, one a core, in *ranges* of paths: a walker reads the rows of its range itself and
+walks the folders whose files fall in it, so reading rows is shared out like walking, and only
+the differences travel back.
 """
 
 from __future__ import annotations
 
 import gc
-from array import array
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from peewee import Database, DatabaseProxy
+
 from .config import MediaCategory
+from .db import is_sqlite, unpooled
 from .models import MediaItem, database
 from .parallel import cores, process_pool
 from .scanner import (
@@ -37,51 +41,73 @@ SIZE: Final = 2
 MTIME: Final = 3
 STATUS: Final = 4
 
+#: Path ranges per walker and category: enough that one big range does not leave the other
+#: walkers idle, few enough that their queries cost nothing.
+RANGES_PER_WALKER = 4
+
 
 @dataclass
 class Comparison:
-    """What (part of) a walk found, compared with the category's rows."""
+    """What (part of) a walk found, compared with the rows of the same paths."""
 
-    #: New files, changed ones and ones back from missing: the files a scan must read.
-    to_read: list[FileEntry] = field(default_factory=list)
+    #: Files no row knows: to read and insert.
+    new: list[FileEntry] = field(default_factory=list)
+    #: Files whose row is out of date or missing, with the row's id: to read and update.
+    changed: list[tuple[int, FileEntry]] = field(default_factory=list)
     unchanged: int = 0
-    #: Ids of the rows whose file the walk found, whatever their state.
-    seen: array[int] = field(default_factory=lambda: array("q"))
+    #: The rows no file matched, whatever their state (by path).
+    unmatched: dict[str, KnownRow] = field(default_factory=dict)
     files_found: int = 0
     problems: list[WalkProblem] = field(default_factory=list)
 
     def add(self, other: Comparison) -> None:
-        self.to_read += other.to_read
+        self.new += other.new
+        self.changed += other.changed
         self.unchanged += other.unchanged
-        self.seen += other.seen
+        self.unmatched.update(other.unmatched)
         self.files_found += other.files_found
         self.problems += other.problems
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Sent back from a walker: named tuples unpickle through a Python-level ``__new__``
         # each, plain tuples several times faster (the first scan of a library sends them all).
-        plain = list(map(tuple, self.to_read))
-        return _rebuild, (plain, self.unchanged, self.seen, self.files_found, self.problems)
+        new = list(map(tuple, self.new))
+        changed = [(item_id, tuple(entry)) for item_id, entry in self.changed]
+        state = (self.unchanged, self.unmatched, self.files_found, self.problems)
+        return _rebuild, (new, changed, *state)
 
 
 def _rebuild(
-    plain: list[tuple[str, int, float]],
+    new: list[tuple[str, int, float]],
+    changed: list[tuple[int, tuple[str, int, float]]],
     unchanged: int,
-    seen: array[int],
+    unmatched: dict[str, KnownRow],
     files: int,
     problems: list[WalkProblem],
 ) -> Comparison:
-    return Comparison(file_entries(plain), unchanged, seen, files, problems)
+    ids = [item_id for item_id, _ in changed]
+    entries = file_entries(entry for _, entry in changed)
+    return Comparison(
+        file_entries(new), list(zip(ids, entries, strict=True)), unchanged, unmatched, files, problems
+    )
 
 
 @dataclass
 class Survey:
-    """One category: its rows, and its folder compared with them (None when the root is gone)."""
+    """One category's folder compared with its rows (None when the root is gone)."""
 
-    known: dict[str, KnownRow]
     found: Comparison | None
     #: Why the root could not be walked (missing, not a folder, unreadable).
     unavailable: str | None = None
+
+
+@dataclass(frozen=True)
+class PathRange:
+    """The rows of a category whose path is in [``start``, ``stop``) (None: unbounded)."""
+
+    category: str
+    start: str | None = None
+    stop: str | None = None
 
 
 def survey(
@@ -93,51 +119,89 @@ def survey(
     (the same ones each time), though every file found still counts as seen.
     """
     with _without_cycle_collection():
-        known = [known_rows(category) for category in categories]
         parts = min(workers or cores(), cores())
-        pool = None if limit else process_pool(parts, initializer=_inherit, initargs=(known,))
+        pool = None if limit else process_pool(parts)
         with pool or nullcontext():
-            started = [
-                _start(category, rows, index, pool, parts, limit)
-                for index, (category, rows) in enumerate(zip(categories, known, strict=True))
-            ]
-            for result, shares in started:
-                for share in shares:
-                    assert result.found is not None  # a root that was not walked has no shares
-                    result.found.add(share.result())
-            return [result for result, _ in started]
+            started = [_start(category, pool, parts, limit) for category in categories]
+            return [_finish(*begun) for begun in started]
 
 
 def _start(
-    category: MediaCategory,
-    known: dict[str, KnownRow],
-    index: int,
-    pool: Executor | None,
-    parts: int,
-    limit: int | None,
-) -> tuple[Survey, list[Future[Comparison]]]:
-    """Walk here (without a pool), or hand the tree's folders to the walkers and compare only
-    the files at its top here."""
+    category: MediaCategory, pool: Executor | None, parts: int, limit: int | None
+) -> tuple[Survey, list[FileEntry], list[Future[Comparison]]]:
+    """Walk here (without a pool, or when the tree is too small to share), or walk the top of
+    the tree here and hand its folders to the walkers, range by range: (the survey so far, the
+    files of the top, the walkers' shares)."""
     scanner = EnhancedMediaScanner(category.root_path, category.extensions)
     try:
         if pool is None:
-            entries = list(scanner.walk())
-            if limit is not None:
-                entries.sort()
-            found = sift(entries[:limit], known)
-            if limit is not None:
-                rest = sift(entries[limit:], known)
-                found.seen += rest.seen
-                found.files_found += rest.files_found
-            found.problems = scanner.problems
-            return Survey(known, found), []
-        top, groups = scanner.split(parts)
+            return Survey(_walk_here(scanner, category, limit)), [], []
+        top, folders = scanner.split(parts * RANGES_PER_WALKER)
     except RootUnavailable as exc:
-        return Survey(known, None, str(exc)), []
-    shares = [pool.submit(_walk_share, scanner, group, index) for group in groups]
-    found = sift(top.entries, known)
-    found.problems = top.problems
-    return Survey(known, found), shares
+        return Survey(None, str(exc)), [], []
+    if not folders:
+        found = sift(top.entries, known_rows(database, PathRange(category.key)))
+        found.problems = top.problems
+        return Survey(found), [], []
+    shares = [
+        pool.submit(_walk_share, scanner, group, span)
+        for group, span in share_out(category.key, folders, parts * RANGES_PER_WALKER)
+    ]
+    return Survey(Comparison(problems=top.problems)), top.entries, shares
+
+
+def _finish(surveyed: Survey, top: list[FileEntry], shares: list[Future[Comparison]]) -> Survey:
+    """Gather the walkers' shares; the files of the top of the tree are compared last, with
+    the rows no walker matched (a range holds the paths of its folders and of the top files
+    that sort between them)."""
+    found = surveyed.found
+    if found is None or not shares:
+        return surveyed
+    for share in shares:
+        found.add(share.result())
+    found.add(sift(top, found.unmatched))  # takes the top files' rows out of ``unmatched``
+    return surveyed
+
+
+def _walk_here(scanner: EnhancedMediaScanner, category: MediaCategory, limit: int | None) -> Comparison:
+    entries = list(scanner.walk())
+    rows = known_rows(database, PathRange(category.key))
+    if limit is None:
+        found = sift(entries, rows)
+    else:
+        entries.sort()
+        found = sift(entries[:limit], rows)
+        for entry in entries[limit:]:  # seen, though not compared
+            rows.pop(display_path(entry.path), None)
+        found.files_found = len(entries)
+    found.problems = scanner.problems
+    return found
+
+
+def share_out(category: str, folders: list[str], count: int) -> list[tuple[list[str], PathRange]]:
+    """``folders`` (none inside another) in at most ``count`` groups of neighbours in path
+    order, each with the range of paths that holds every file below its folders.
+
+    A folder's files all start with its path and a separator, which sort together and after
+    every path that sorts before that prefix; so ranges cut just before a group's first
+    folder cover all the paths, each once, and each folder's files fall in its group's range.
+    """
+    ordered = sorted(folders, key=_prefix)
+    size, extra = divmod(len(ordered), count)
+    groups, start = [], 0
+    for index in range(min(count, len(ordered))):
+        stop = start + size + (index < extra)
+        groups.append(ordered[start:stop])
+        start = stop
+    bounds: list[str | None] = [None, *(_prefix(group[0]) for group in groups[1:]), None]
+    return [
+        (group, PathRange(category, bounds[index], bounds[index + 1])) for index, group in enumerate(groups)
+    ]
+
+
+def _prefix(folder: str) -> str:
+    """The start of every stored path below ``folder``."""
+    return display_path(folder).rstrip(os.sep) + os.sep
 
 
 @contextmanager
@@ -154,28 +218,36 @@ def _without_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def known_rows(category: MediaCategory) -> dict[str, KnownRow]:
-    """What the database knows of a category, in one query of raw rows (no per-field
+def known_rows(db: Database | DatabaseProxy, span: PathRange) -> dict[str, KnownRow]:
+    """What the database knows of a range of paths, in one query of raw rows (no per-field
     conversion: all five columns come back from the driver as the Python types we need)."""
     query = MediaItem.select(
         MediaItem.path, MediaItem.id, MediaItem.size_bytes, MediaItem.mtime, MediaItem.status
-    ).where(MediaItem.category == category.key)
-    return {row[0]: row for row in database.execute(query).fetchall()}
+    ).where(MediaItem.category == span.category)
+    # In the byte order of the paths' UTF-8, which is Python's order of their characters;
+    # PostgreSQL otherwise compares them in the database's collation.
+    path = MediaItem.path if is_sqlite(database.obj) else MediaItem.path.collate('"C"')
+    if span.start is not None:
+        query = query.where(path >= span.start)
+    if span.stop is not None:
+        query = query.where(path < span.stop)
+    return {row[0]: row for row in db.execute(query).fetchall()}
 
 
-def sift(entries: Iterable[FileEntry], known: dict[str, KnownRow]) -> Comparison:
-    """Compare files with the rows: the hot loop of a rescan."""
-    found = Comparison()
-    to_read = found.to_read
-    seen = found.seen
+def sift(entries: Iterable[FileEntry], rows: dict[str, KnownRow]) -> Comparison:
+    """Compare files with the rows of their paths: the hot loop of a rescan. Each row a file
+    matches is taken out of ``rows``; what is left is :attr:`Comparison.unmatched`."""
+    found = Comparison(unmatched=rows)
+    new = found.new
+    changed = found.changed
     unchanged = files = 0
+    take = rows.pop
     for entry in entries:
         files += 1
-        row = known.get(display_path(entry.path))
+        row = take(display_path(entry.path), None)
         if row is None:
-            to_read.append(entry)
+            new.append(entry)
             continue
-        seen.append(row[ID])
         status = row[STATUS]
         # Unchanged: an available file as stored, or a soft-deleted item (it stays deleted
         # while its file is there). A missing item is back: read it again.
@@ -184,22 +256,19 @@ def sift(entries: Iterable[FileEntry], known: dict[str, KnownRow]) -> Comparison
         ):
             unchanged += 1
         else:
-            to_read.append(entry)
+            changed.append((row[ID], entry))
     found.unchanged = unchanged
     found.files_found = files
     return found
 
 
-#: In a walker process only: every category's rows, inherited from the scan that forked it.
-_inherited: list[dict[str, KnownRow]] = []
-
-
-def _inherit(known: list[dict[str, KnownRow]]) -> None:
-    _inherited[:] = known
-
-
-def _walk_share(scanner: EnhancedMediaScanner, folders: list[str], index: int) -> Comparison:
+def _walk_share(scanner: EnhancedMediaScanner, folders: list[str], span: PathRange) -> Comparison:
+    """A walker's share: its range's rows, read on a connection of its own (one inherited
+    from the parent must not be used), compared with its folders' files."""
+    db = unpooled(database.obj)
+    with db.connection_context():
+        rows = known_rows(db, span)
     walked = scanner.walk_folders(folders)
-    found = sift(walked.entries, _inherited[index])
+    found = sift(walked.entries, rows)
     found.problems = walked.problems
     return found

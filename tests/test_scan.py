@@ -14,7 +14,7 @@ from mediacore.locks import scan_lock
 from mediacore.maintenance import ScanOptions
 from mediacore.models import MediaItem, database, get_setting
 from mediacore.scanner import EnhancedMediaScanner
-from mediacore.survey import survey
+from mediacore.survey import share_out, survey
 
 _reads: list[str] = []
 _watching: list[str] = []
@@ -300,21 +300,25 @@ def test_a_tree_shared_among_walkers_scans_like_one_walk(library):
     (root / "Show 04" / "Season 01" / "back").symlink_to(root, target_is_directory=True)
     (root / "Show 05" / "Extras").symlink_to(root / "Show 06" / "Season 01", target_is_directory=True)
     library.factory.video(os.fsdecode(os.fsencode(root) + b"/Show 07/Season 01/Caf\xe9 - S01E09.mp4"))
+    # Files beside the folders, sorting between them and after them.
+    library.add_video("Show 05 - Special.mp4", category="tv_series")
+    library.add_video("Trailer.mp4", category="tv_series")
 
     scanner = EnhancedMediaScanner(root, ["mp4", "mkv"])
-    top, shares = scanner.split(2)
-    shared = top.entries + [entry for share in shares for entry in scanner.walk_folders(share).entries]
-    assert len(shares) > 1 and sorted(shared) == sorted(scanner.walk())
+    top, folders = scanner.split(4)
+    shares = share_out("tv_series", folders, 5)
+    shared = top.entries + [entry for group, _ in shares for entry in scanner.walk_folders(group).entries]
+    assert len(shares) == 5 and sorted(shared) == sorted(scanner.walk())
 
     first = library.scan(categories=["tv_series"])["categories"]["tv_series"]
-    assert first["added"] == first["files_found"] == 2 + 24 + 1 + 1 and first["errors"] == []
+    assert first["added"] == first["files_found"] == 2 + 24 + 1 + 1 + 2 and first["errors"] == []
     assert library.items(relative_path="Show 05/Extras/Show 06 - S01E01.mp4")[0].status == "available"
     category = library.config().category("tv_series")
     with database.connection_context():
         alone, shared_out = (survey([category], workers=workers)[0].found for workers in (1, 2))
     assert alone is not None and shared_out is not None
-    assert alone.to_read == shared_out.to_read == [] and alone.unchanged == shared_out.unchanged == 28
-    assert sorted(alone.seen) == sorted(shared_out.seen)
+    for found in (alone, shared_out):
+        assert (found.new, found.changed, found.unmatched, found.unchanged) == ([], [], {}, 30)
 
     (root / "Show 09/Season 02/Show 09 - S02E01.mp4").unlink()
     library.add_video("Show 10/Season 01/Show 10 - S01E01.mp4", category="tv_series", seconds=3.0)
@@ -326,6 +330,31 @@ def test_a_tree_shared_among_walkers_scans_like_one_walk(library):
     assert second["missing_paths"] == [str(root / "Show 09/Season 02/Show 09 - S02E01.mp4")]
     assert library.items(filename="Show 10 - S01E01.mp4")[0].duration_seconds == pytest.approx(3.0, abs=0.2)
     assert library.items(filename="Show 11 - S01E01.mp4")[0].status == "deleted"
+
+
+def test_share_out_gives_each_folder_the_range_that_holds_its_files():
+    """Walkers read rows by range of paths: every path must fall in exactly one range, and a
+    folder's files in the range of the walker that walks it, whatever sorts around them."""
+    root = "/media/tv"
+    folders = [f"{root}/{name}" for name in ("A", "A b", "A-c", "A0", "Ab", "a", "Café", "Zz", "Ω")]
+    files = [f"{folder}/{leaf}" for folder in folders for leaf in ("01.mkv", " x.mkv", "~.mkv")]
+    others = [f"{root}/A b.mkv", f"{root}/A.mkv", f"{root}/0.mkv", f"{root}/~.mkv", "/elsewhere/old.mkv"]
+    for count in range(1, len(folders) + 2):
+        shares = share_out("tv_series", folders, count)
+        assert sorted(folder for group, _ in shares for folder in group) == sorted(folders)
+        assert len(shares) == min(count, len(folders))
+
+        def owners(path: str, shares=shares) -> list[int]:
+            return [
+                index
+                for index, (_, span) in enumerate(shares)
+                if (span.start is None or span.start <= path) and (span.stop is None or path < span.stop)
+            ]
+
+        assert all(len(owners(path)) == 1 for path in files + others)
+        for index, (group, _) in enumerate(shares):
+            for folder in group:
+                assert all(owners(path) == [index] for path in files if path.startswith(folder + "/"))
 
 
 def test_uppercase_extension_matches(library):

@@ -227,11 +227,13 @@ def _search_available_items_only(db: Database, migrator: SchemaMigrator) -> None
 def _category_path_index(db: Database, migrator: SchemaMigrator) -> None:
     """A rescan's walkers each read the rows of one range of a category's paths (see
     :mod:`mediacore.survey`), in the byte order of their UTF-8: on PostgreSQL the "C" collation,
-    whatever the database's own."""
-    collation = "" if is_sqlite(db) else ' COLLATE "C"'
-    db.execute_sql(
-        f"CREATE INDEX IF NOT EXISTS media_items_category_path ON media_items (category, path{collation})"
-    )
+    whatever the database's own. The index carries what they read, so that the table is not
+    visited (SQLite's index entries hold the row id already): 100,000 rows 0.15 -> 0.10 s."""
+    if is_sqlite(db):
+        columns, extra = "category, path, size_bytes, mtime, status", ""
+    else:
+        columns, extra = 'category, path COLLATE "C"', " INCLUDE (id, size_bytes, mtime, status)"
+    db.execute_sql(f"CREATE INDEX IF NOT EXISTS media_items_category_path ON media_items ({columns}){extra}")
 
 
 def has_search_index(db: Database) -> bool:

@@ -120,7 +120,7 @@ def survey(
     """
     with _without_cycle_collection():
         parts = min(workers or cores(), cores())
-        pool = None if limit else process_pool(parts)
+        pool = None if limit else process_pool(parts, initializer=_open_walker_connection)
         with pool or nullcontext():
             started = [_start(category, pool, parts, limit) for category in categories]
             return [_finish(*begun) for begun in started]
@@ -262,12 +262,23 @@ def sift(entries: Iterable[FileEntry], rows: dict[str, KnownRow]) -> Comparison:
     return found
 
 
-def _walk_share(scanner: EnhancedMediaScanner, folders: list[str], span: PathRange) -> Comparison:
-    """A walker's share: its range's rows, read on a connection of its own (one inherited
-    from the parent must not be used), compared with its folders' files."""
+#: In a walker process only: its own connection (one inherited from the parent must not be
+#: used), opened when the walker starts and closed when it exits.
+_walker_database: list[Database] = []
+
+
+def _open_walker_connection() -> None:
+    from multiprocessing.util import Finalize
+
     db = unpooled(database.obj)
-    with db.connection_context():
-        rows = known_rows(db, span)
+    db.connect()
+    _walker_database.append(db)
+    Finalize(db, db.close, exitpriority=0)  # run as the walker exits (atexit is not)
+
+
+def _walk_share(scanner: EnhancedMediaScanner, folders: list[str], span: PathRange) -> Comparison:
+    """A walker's share: its range's rows compared with its folders' files."""
+    rows = known_rows(_walker_database[0], span)
     walked = scanner.walk_folders(folders)
     found = sift(walked.entries, rows)
     found.problems = walked.problems

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any, Final
 
 from peewee import Database, DatabaseProxy
@@ -30,6 +31,7 @@ from .scanner import (
     FileEntry,
     RootUnavailable,
     WalkProblem,
+    WalkResult,
     display_path,
     file_entries,
 )
@@ -129,20 +131,19 @@ def survey(
 def _start(
     category: MediaCategory, pool: Executor | None, parts: int, limit: int | None
 ) -> tuple[Survey, list[FileEntry], list[Future[Comparison]]]:
-    """Walk here (without a pool, or when the tree is too small to share), or walk the top of
-    the tree here and hand its folders to the walkers, range by range: (the survey so far, the
-    files of the top, the walkers' shares)."""
+    """Walk the tree here (without a pool), or walk its top here and hand its folders to the
+    walkers, range by range: (the survey so far, the files of the top, the walkers' shares)."""
     scanner = EnhancedMediaScanner(category.root_path, category.extensions)
+    folders: list[str] = []
     try:
         if pool is None:
-            return Survey(_walk_here(scanner, category, limit)), [], []
-        top, folders = scanner.split(parts * RANGES_PER_WALKER)
+            top = WalkResult(list(scanner.walk()), scanner.problems)
+        else:
+            top, folders = scanner.split(parts * RANGES_PER_WALKER)
     except RootUnavailable as exc:
         return Survey(None, str(exc)), [], []
-    if not folders:
-        found = sift(top.entries, known_rows(database, PathRange(category.key)))
-        found.problems = top.problems
-        return Survey(found), [], []
+    if pool is None or not folders:  # all walked here (a tree too small to share)
+        return Survey(_compare_here(top, category.key, limit)), [], []
     shares = [
         pool.submit(_walk_share, scanner, group, span)
         for group, span in share_out(category.key, folders, parts * RANGES_PER_WALKER)
@@ -163,9 +164,9 @@ def _finish(surveyed: Survey, top: list[FileEntry], shares: list[Future[Comparis
     return surveyed
 
 
-def _walk_here(scanner: EnhancedMediaScanner, category: MediaCategory, limit: int | None) -> Comparison:
-    entries = list(scanner.walk())
-    rows = known_rows(database, PathRange(category.key))
+def _compare_here(walked: WalkResult, category: str, limit: int | None) -> Comparison:
+    entries = walked.entries
+    rows = known_rows(database, PathRange(category))
     if limit is None:
         found = sift(entries, rows)
     else:
@@ -174,7 +175,7 @@ def _walk_here(scanner: EnhancedMediaScanner, category: MediaCategory, limit: in
         for entry in entries[limit:]:  # seen, though not compared
             rows.pop(display_path(entry.path), None)
         found.files_found = len(entries)
-    found.problems = scanner.problems
+    found.problems = walked.problems
     return found
 
 
@@ -187,12 +188,9 @@ def share_out(category: str, folders: list[str], count: int) -> list[tuple[list[
     folder cover all the paths, each once, and each folder's files fall in its group's range.
     """
     ordered = sorted(folders, key=_prefix)
-    size, extra = divmod(len(ordered), count)
-    groups, start = [], 0
-    for index in range(min(count, len(ordered))):
-        stop = start + size + (index < extra)
-        groups.append(ordered[start:stop])
-        start = stop
+    count = min(count, len(ordered))
+    cuts = [len(ordered) * index // count for index in range(count + 1)]
+    groups = [ordered[start:stop] for start, stop in pairwise(cuts)]
     bounds: list[str | None] = [None, *(_prefix(group[0]) for group in groups[1:]), None]
     return [
         (group, PathRange(category, bounds[index], bounds[index + 1])) for index, group in enumerate(groups)

@@ -99,6 +99,9 @@ def init(ctx: click.Context, force: bool, samples: bool) -> None:
 @click.option(
     "--allow-empty-root", is_flag=True, help="Mark items missing even when their root is now empty."
 )
+@click.option(
+    "--refresh", is_flag=True, help="Read every file again, changed or not (e.g. after editing .nfo files)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the scan summary as JSON.")
 @click.pass_context
 def scan(
@@ -108,6 +111,7 @@ def scan(
     limit: int | None,
     workers: int | None,
     allow_empty_root: bool,
+    refresh: bool,
     as_json: bool,
 ) -> None:
     """Scan the configured folders and update the library."""
@@ -120,6 +124,7 @@ def scan(
         limit=limit,
         workers=workers,
         allow_empty_root=allow_empty_root,
+        refresh=refresh,
     )
     show_progress = not as_json and sys.stderr.isatty()
     summary = run_maintenance_scan(config, options, progress=_progress if show_progress else None)

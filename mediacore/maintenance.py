@@ -45,6 +45,9 @@ class ScanOptions:
     workers: int | None = None
     #: Mark items missing even when a root that used to hold them now yields no file at all.
     allow_empty_root: bool = False
+    #: Read every file again, changed or not: after editing sidecars (``.nfo``), which a scan
+    #: does not watch, or installing a metadata plugin.
+    refresh: bool = False
 
     def __post_init__(self) -> None:
         if self.limit is not None and (
@@ -79,6 +82,7 @@ class CategorySummary:
             "files_scanned": self.files_scanned,
             "added": self.added,
             "updated": self.updated,
+            "unchanged": self.unchanged,
             "missing": self.missing,
             "missing_paths": list(self.missing_paths),
             "errors": list(self.errors),
@@ -135,7 +139,7 @@ def run_maintenance_scan(
             config_version=config.version,
             selected_categories=[category.key for category in categories],
         )
-        surveys = survey(categories, workers=options.workers, limit=options.limit)
+        surveys = survey(categories, workers=options.workers, limit=options.limit, refresh=options.refresh)
         for category, surveyed in zip(categories, surveys, strict=True):
             summary.categories[category.key] = _CategoryScan(category, options, progress).run(surveyed)
         if not options.dry_run:

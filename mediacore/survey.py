@@ -113,23 +113,28 @@ class PathRange:
 
 
 def survey(
-    categories: Sequence[MediaCategory], *, workers: int | None = None, limit: int | None = None
+    categories: Sequence[MediaCategory],
+    *,
+    workers: int | None = None,
+    limit: int | None = None,
+    refresh: bool = False,
 ) -> list[Survey]:
     """Compare each category's folder with its rows, in parallel where that is safe.
 
     A limited scan walks in this process: it compares the first ``limit`` files in path order
-    (the same ones each time), though every file found still counts as seen.
+    (the same ones each time), though every file found still counts as seen. With ``refresh``
+    every available item's file counts as changed.
     """
     with _without_cycle_collection():
         parts = min(workers or cores(), cores())
         pool = None if limit else process_pool(parts, initializer=_open_walker_connection)
         with pool or nullcontext():
-            started = [_start(category, pool, parts, limit) for category in categories]
-            return [_finish(*begun) for begun in started]
+            started = [_start(category, pool, parts, limit, refresh) for category in categories]
+            return [_finish(*begun, refresh) for begun in started]
 
 
 def _start(
-    category: MediaCategory, pool: Executor | None, parts: int, limit: int | None
+    category: MediaCategory, pool: Executor | None, parts: int, limit: int | None, refresh: bool
 ) -> tuple[Survey, list[FileEntry], list[Future[Comparison]]]:
     """Walk the tree here (without a pool), or walk its top here and hand its folders to the
     walkers, range by range: (the survey so far, the files of the top, the walkers' shares)."""
@@ -143,15 +148,17 @@ def _start(
     except RootUnavailable as exc:
         return Survey(None, str(exc)), [], []
     if pool is None or not folders:  # all walked here (a tree too small to share)
-        return Survey(_compare_here(top, category.key, limit)), [], []
+        return Survey(_compare_here(top, category.key, limit, refresh)), [], []
     shares = [
-        pool.submit(_walk_share, scanner, group, span)
+        pool.submit(_walk_share, scanner, group, span, refresh)
         for group, span in share_out(category.key, folders, parts * RANGES_PER_WALKER)
     ]
     return Survey(Comparison(problems=top.problems)), top.entries, shares
 
 
-def _finish(surveyed: Survey, top: list[FileEntry], shares: list[Future[Comparison]]) -> Survey:
+def _finish(
+    surveyed: Survey, top: list[FileEntry], shares: list[Future[Comparison]], refresh: bool
+) -> Survey:
     """Gather the walkers' shares; the files of the top of the tree are compared last, with
     the rows no walker matched (a range holds the paths of its folders and of the top files
     that sort between them)."""
@@ -160,18 +167,18 @@ def _finish(surveyed: Survey, top: list[FileEntry], shares: list[Future[Comparis
         return surveyed
     for share in shares:
         found.add(share.result())
-    found.add(sift(top, found.unmatched))  # takes the top files' rows out of ``unmatched``
+    found.add(sift(top, found.unmatched, refresh))  # takes the top files' rows out of ``unmatched``
     return surveyed
 
 
-def _compare_here(walked: WalkResult, category: str, limit: int | None) -> Comparison:
+def _compare_here(walked: WalkResult, category: str, limit: int | None, refresh: bool) -> Comparison:
     entries = walked.entries
     rows = known_rows(database, PathRange(category))
     if limit is None:
-        found = sift(entries, rows)
+        found = sift(entries, rows, refresh)
     else:
         entries.sort()
-        found = sift(entries[:limit], rows)
+        found = sift(entries[:limit], rows, refresh)
         for entry in entries[limit:]:  # seen, though not compared
             rows.pop(display_path(entry.path), None)
         found.files_found = len(entries)
@@ -232,9 +239,10 @@ def known_rows(db: Database | DatabaseProxy, span: PathRange) -> dict[str, Known
     return {row[0]: row for row in db.execute(query).fetchall()}
 
 
-def sift(entries: Iterable[FileEntry], rows: dict[str, KnownRow]) -> Comparison:
+def sift(entries: Iterable[FileEntry], rows: dict[str, KnownRow], refresh: bool = False) -> Comparison:
     """Compare files with the rows of their paths: the hot loop of a rescan. Each row a file
-    matches is taken out of ``rows``; what is left is :attr:`Comparison.unmatched`."""
+    matches is taken out of ``rows``; what is left is :attr:`Comparison.unmatched`. With
+    ``refresh``, an available item's file is changed even when its size and mtime are not."""
     found = Comparison(unmatched=rows)
     new = found.new
     changed = found.changed
@@ -250,7 +258,7 @@ def sift(entries: Iterable[FileEntry], rows: dict[str, KnownRow]) -> Comparison:
         # Unchanged: an available file as stored, or a soft-deleted item (it stays deleted
         # while its file is there). A missing item is back: read it again.
         if status == "deleted" or (
-            status == "available" and row[SIZE] == entry.size and row[MTIME] == entry.mtime
+            status == "available" and not refresh and row[SIZE] == entry.size and row[MTIME] == entry.mtime
         ):
             unchanged += 1
         else:
@@ -274,10 +282,12 @@ def _open_walker_connection() -> None:
     Finalize(db, db.close, exitpriority=0)  # run as the walker exits (atexit is not)
 
 
-def _walk_share(scanner: EnhancedMediaScanner, folders: list[str], span: PathRange) -> Comparison:
+def _walk_share(
+    scanner: EnhancedMediaScanner, folders: list[str], span: PathRange, refresh: bool
+) -> Comparison:
     """A walker's share: its range's rows compared with its folders' files."""
     rows = known_rows(_walker_database[0], span)
     walked = scanner.walk_folders(folders)
-    found = sift(walked.entries, rows)
+    found = sift(walked.entries, rows, refresh)
     found.problems = walked.problems
     return found

@@ -100,6 +100,11 @@ def test_every_admin_action_from_the_browser(page, console_url, media_library, m
     page.wait_for_selector("text=Scan finished.")
     assert page.inner_text("#scan-result tr[data-category=music] td.added") == "1"
     shot(page, "maintenance-scan")
+    page.check("input[name=refresh]")  # every file read again, none of them changed
+    page.click("#scan-form button")
+    page.wait_for_selector("text=Scan finished.")
+    assert page.inner_text("#scan-result tr[data-category=music] td.updated") == "1"
+    assert page.inner_text("#scan-result tr[data-category=music] td.unchanged") == "0"
 
     # Upload a real video through the page, with its progress bar.
     page.click("text=Upload")

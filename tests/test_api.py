@@ -538,12 +538,16 @@ def test_maintenance_scan_route(library, mediacore_client):
     assert real["totals"]["added"] == 1 and real["totals"]["unchanged"] == 9
     empty_body = mediacore_client.post(url, headers=AUTH)
     assert empty_body.status_code == 200 and empty_body.get_json()["totals"]["unchanged"] == 10
+    refreshed = mediacore_client.post(url, json={"categories": ["movies"], "refresh": True}, headers=AUTH)
+    movies = refreshed.get_json()["categories"]["movies"]
+    assert (movies["updated"], movies["unchanged"]) == (movies["files_found"], 0) and movies["updated"] > 1
 
     for body, fragment in [
         ({"categories": "movies"}, "categories"),
         ({"limit": 0}, "limit"),
         ({"limit": "5"}, "limit"),
         ({"dry_run": "yes"}, "dry_run"),
+        ({"refresh": 1}, "refresh"),
         ({"colour": 1}, "colour"),
         ({"categories": ["films"]}, "films"),
     ]:

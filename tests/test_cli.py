@@ -25,6 +25,8 @@ def test_init_then_scan_in_an_empty_folder(cli, tmp_path, media_factory: MediaFa
     assert "Total: 2 found, 2 added" in scan.stdout
     again = cli("scan", "--json", cwd=tmp_path, env=env)
     assert json.loads(again.stdout)["totals"]["unchanged"] == 2
+    refreshed = cli("scan", "--refresh", "--json", cwd=tmp_path, env=env)
+    assert json.loads(refreshed.stdout)["totals"]["updated"] == 2
     os.unlink(tmp_path / "media" / "Movies" / "Heat (1995).mkv")
     gone = cli("scan", "--category", "movies", cwd=tmp_path, env=env)
     assert "missing: " in gone.stdout and "1 missing (1 logged)" in gone.stdout

@@ -78,6 +78,7 @@ def test_first_scan_adds_every_file_with_metadata(library):
         "files_scanned",
         "added",
         "updated",
+        "unchanged",
         "missing",
         "missing_paths",
         "errors",
@@ -319,6 +320,8 @@ def test_a_tree_shared_among_walkers_scans_like_one_walk(library):
     assert alone is not None and shared_out is not None
     for found in (alone, shared_out):
         assert (found.new, found.changed, found.unmatched, found.unchanged) == ([], [], {}, 30)
+        refreshed = survey([category], workers=2, refresh=True)[0].found
+    assert refreshed is not None and (len(refreshed.changed), refreshed.unchanged) == (30, 0)
 
     (root / "Show 09/Season 02/Show 09 - S02E01.mp4").unlink()
     library.add_video("Show 10/Season 01/Show 10 - S01E01.mp4", category="tv_series", seconds=3.0)

@@ -259,7 +259,7 @@ def maintenance_scan() -> Response:
     body = request.get_json(silent=True) if request.data else {}
     if not isinstance(body, dict):  # also None: a body that is not JSON
         raise ApiError(400, "invalid_body", "the body must be a JSON object")
-    allowed = {"categories", "dry_run", "limit", "allow_empty_root"}
+    allowed = {"categories", "dry_run", "limit", "allow_empty_root", "refresh"}
     unknown = sorted(set(body) - allowed)
     if unknown:
         raise bad_parameter(unknown[0], f"unknown field; allowed: {', '.join(sorted(allowed))}")
@@ -268,14 +268,10 @@ def maintenance_scan() -> Response:
         not isinstance(categories, list) or not all(isinstance(key, str) for key in categories)
     ):
         raise bad_parameter("categories", "expected a list of category keys")
-    for flag in ("dry_run", "allow_empty_root"):
-        if not isinstance(body.get(flag, False), bool):
+    flags = {flag: body.get(flag, False) for flag in ("dry_run", "allow_empty_root", "refresh")}
+    for flag, value in flags.items():
+        if not isinstance(value, bool):
             raise bad_parameter(flag, "expected true or false")
-    options = ScanOptions(
-        categories=categories,
-        dry_run=body.get("dry_run", False),
-        limit=body.get("limit"),
-        allow_empty_root=body.get("allow_empty_root", False),
-    )
+    options = ScanOptions(categories=categories, limit=body.get("limit"), **flags)
     summary = run_maintenance_scan(media_config(), options)
     return jsonify(summary.to_dict())

@@ -87,6 +87,7 @@ CATEGORY_SUMMARY = {
         "files_scanned",
         "added",
         "updated",
+        "unchanged",
         "missing",
         "missing_paths",
         "errors",
@@ -98,7 +99,7 @@ CATEGORY_SUMMARY = {
     "properties": {
         **{
             name: {"type": "integer", "minimum": 0}
-            for name in ("files_found", "files_scanned", "added", "updated", "missing")
+            for name in ("files_found", "files_scanned", "added", "updated", "unchanged", "missing")
         },
         "missing_paths": {"type": "array", "items": {"type": "string"}},
         "errors": {
@@ -248,6 +249,7 @@ SCHEMAS: dict[str, Any] = {
             "dry_run": {"type": "boolean"},
             "limit": {"type": "integer", "minimum": 1},
             "allow_empty_root": {"type": "boolean"},
+            "refresh": {"type": "boolean", "description": "read every file again, changed or not"},
         },
     },
 }

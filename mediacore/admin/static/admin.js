@@ -39,12 +39,13 @@ function renderSummary(summary) {
   const details = section.querySelector(".details");
   details.replaceChildren();
   for (const [key, part] of Object.entries(summary.categories)) {
-    const unchanged = Math.max(0, part.files_scanned - part.added - part.updated);
     body.append(element("tr", { "data-category": key },
       element("th", {}, key), element("td", {}, String(part.files_found)),
       element("td", {}, String(part.files_scanned) + (part.limited ? " (limited)" : "")),
-      element("td", { class: "added" }, String(part.added)), element("td", {}, String(part.updated)),
-      element("td", {}, String(unchanged)), element("td", { class: "missing" }, String(part.missing)),
+      element("td", { class: "added" }, String(part.added)),
+      element("td", { class: "updated" }, String(part.updated)),
+      element("td", { class: "unchanged" }, String(part.unchanged)),
+      element("td", { class: "missing" }, String(part.missing)),
       element("td", {}, String(part.errors.length))));
     const lines = [
       ...part.missing_paths.map((path) => `missing: ${path}`),
@@ -73,6 +74,7 @@ function setupScan() {
     const body = {
       categories: [...form.querySelectorAll('input[name="categories"]:checked')].map((box) => box.value),
       dry_run: form.querySelector('input[name="dry_run"]').checked,
+      refresh: form.querySelector('input[name="refresh"]').checked,
     };
     const limit = form.querySelector('input[name="limit"]').value;
     if (limit) body.limit = Number(limit);

@@ -108,3 +108,19 @@ def test_malformed_and_hostile_nfo_are_file_errors_not_crashes(media_library):
         "Hostile (2002).mp4": ("Hostile", 2002),
         "Wrong (2003).mp4": ("Wrong", 2003),
     }
+
+
+def test_an_edited_nfo_is_read_again_by_a_refresh_scan(media_library):
+    """A scan watches the video's size and mtime, not its sidecars' (as Kodi's library update
+    does): an edited .nfo is picked up by a refresh, which reads every file again."""
+    video = media_library.add_video("Heat (1995)/Heat (1995).mkv")
+    nfo = video.parent / "movie.nfo"
+    write(nfo, MOVIE_NFO)
+    media_library.scan(categories=["movies"])
+    write(nfo, MOVIE_NFO.replace("The Real Title", "The Director's Cut"))
+    plain = media_library.scan(categories=["movies"])["categories"]["movies"]
+    assert (plain["updated"], plain["unchanged"]) == (0, 1)
+    assert media_library.items()[0].title == "The Real Title"
+    refreshed = media_library.scan(categories=["movies"], refresh=True)["categories"]["movies"]
+    assert (refreshed["updated"], refreshed["unchanged"], refreshed["errors"]) == (1, 0, [])
+    assert media_library.items()[0].title == "The Director's Cut"

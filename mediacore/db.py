@@ -228,7 +228,7 @@ def _category_path_index(db: Database, migrator: SchemaMigrator) -> None:
     """A rescan's walkers each read the rows of one range of a category's paths (see
     :mod:`mediacore.survey`), in the byte order of their UTF-8: on PostgreSQL the "C" collation,
     whatever the database's own. The index carries what they read, so that the table is not
-    visited (SQLite's index entries hold the row id already): 100,000 rows 0.15 -> 0.10 s."""
+    visited (SQLite's index entries hold the row id already): 70,000 rows 0.108 -> 0.074 s."""
     if is_sqlite(db):
         columns, extra = "category, path, size_bytes, mtime, status", ""
     else:

@@ -211,9 +211,15 @@ class MediaLibrary:
             return list(query)
 
 
+#: How the test databases compare text: linguistically, as most servers do (en_US and the like),
+#: not in byte order, so that code which needs byte order must say so (``COLLATE "C"``) to pass.
+#: ICU's en-US where the server has it (PostgreSQL 15 or later, built with ICU).
+LINGUISTIC_COLLATION = "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'"
+
+
 def ensure_postgres_database(url: str, name: str) -> str:
     """Create database ``name`` on the server of ``url`` (connecting to ``url`` itself) unless it
-    exists; returns the URL of the new database."""
+    exists, with :data:`LINGUISTIC_COLLATION` where the server allows; returns its URL."""
     import psycopg2
 
     connection = psycopg2.connect(url, connect_timeout=5)
@@ -221,14 +227,17 @@ def ensure_postgres_database(url: str, name: str) -> str:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
         if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
+            try:
+                cursor.execute(f'CREATE DATABASE "{name}" {LINGUISTIC_COLLATION}')
+            except psycopg2.Error:  # an older server, or one without ICU: its default
+                cursor.execute(f'CREATE DATABASE "{name}"')
     connection.close()
     return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
 def _worker_database(url: str, worker: str) -> str:
     """One PostgreSQL database per xdist worker, so workers never collide."""
-    return ensure_postgres_database(url, f"{urlsplit(url).path.lstrip('/') or 'test'}_{worker}")
+    return ensure_postgres_database(url, f"{urlsplit(url).path.lstrip('/') or 'test'}_en_{worker}")
 
 
 def _reset_database(url: str) -> None:

@@ -12,9 +12,9 @@ from mediacore import hookimpl
 from mediacore.errors import InvalidOption, ScanAlreadyRunning, UnknownCategory
 from mediacore.locks import scan_lock
 from mediacore.maintenance import ScanOptions
-from mediacore.models import MediaItem, database, get_setting
+from mediacore.models import MediaItem, database, get_setting, utcnow
 from mediacore.scanner import EnhancedMediaScanner
-from mediacore.survey import share_out, survey
+from mediacore.survey import PathRange, known_rows, share_out, survey
 
 _reads: list[str] = []
 _watching: list[str] = []
@@ -358,6 +358,42 @@ def test_share_out_gives_each_folder_the_range_that_holds_its_files():
         for index, (group, _) in enumerate(shares):
             for folder in group:
                 assert all(owners(path) == [index] for path in files if path.startswith(folder + "/"))
+
+
+def test_a_range_of_rows_is_read_in_byte_order(media_library):
+    """The database must put each path in the range Python puts it in, whatever its collation
+    (the PostgreSQL test databases compare text linguistically, as most servers do)."""
+    names = ["A", "A b", "A-c", "Ab", "a", "Show", "show", "Zebra", "e", "é", "Ω"]
+    paths = [f"/media/tv/{name}/{leaf}" for name in names for leaf in ("x.mkv", "Y.mkv")]
+    now = utcnow()
+    with database.connection_context():
+        MediaItem.insert_many(
+            {
+                "category": "tv_series",
+                "path": path,
+                "relative_path": path.removeprefix("/media/tv/"),
+                "filename": os.path.basename(path),
+                "extension": "mkv",
+                "media_type": "video",
+                "title": "t",
+                "size_bytes": 1,
+                "mtime": 1.0,
+                "created_at": now,
+                "updated_at": now,
+                "metadata": {},
+            }
+            for path in paths
+        ).execute()
+        for start, stop in [
+            ("/media/tv/A/", "/media/tv/Zebra/"),
+            ("/media/tv/Show/", "/media/tv/show/"),
+            (None, "/media/tv/e/"),
+            ("/media/tv/a/", None),
+            ("/media/tv/Ab/", "/media/tv/é/"),
+        ]:
+            rows = known_rows(database, PathRange("tv_series", start, stop))
+            expected = {path for path in paths if (start or "") <= path and (stop is None or path < stop)}
+            assert set(rows) == expected, (start, stop)
 
 
 def test_uppercase_extension_matches(library):

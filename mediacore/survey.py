@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any, Final
 
-from peewee import Database, DatabaseProxy
+from peewee import Database, DatabaseProxy, PeeweeException
 
 from .config import MediaCategory
 from .db import is_sqlite, unpooled
+from .errors import DatabaseUnavailable
 from .models import MediaItem, database
 from .parallel import cores, process_pool
 from .scanner import (
@@ -127,7 +128,7 @@ def survey(
     """
     with _without_cycle_collection():
         parts = min(workers or cores(), cores())
-        pool = None if limit else process_pool(parts, initializer=_open_walker_connection)
+        pool = None if limit else process_pool(parts)
         with pool or nullcontext():
             started = [_start(category, pool, parts, limit, refresh) for category in categories]
             return [_finish(*begun, refresh) for begun in started]
@@ -269,24 +270,29 @@ def sift(entries: Iterable[FileEntry], rows: dict[str, KnownRow], refresh: bool 
 
 
 #: In a walker process only: its own connection (one inherited from the parent must not be
-#: used), opened when the walker starts and closed when it exits.
+#: used), opened for its first share and closed when it exits.
 _walker_database: list[Database] = []
 
 
-def _open_walker_connection() -> None:
-    from multiprocessing.util import Finalize
+def _walker_connection() -> Database:
+    if not _walker_database:
+        from multiprocessing.util import Finalize
 
-    db = unpooled(database.obj)
-    db.connect()
-    _walker_database.append(db)
-    Finalize(db, db.close, exitpriority=0)  # run as the walker exits (atexit is not)
+        db = unpooled(database.obj)
+        try:
+            db.connect()
+        except PeeweeException as exc:  # e.g. PostgreSQL's max_connections reached
+            raise DatabaseUnavailable(f"a scan walker cannot connect to the database: {exc}") from None
+        Finalize(db, db.close, exitpriority=0)  # run as the walker exits (atexit is not)
+        _walker_database.append(db)
+    return _walker_database[0]
 
 
 def _walk_share(
     scanner: EnhancedMediaScanner, folders: list[str], span: PathRange, refresh: bool
 ) -> Comparison:
     """A walker's share: its range's rows compared with its folders' files."""
-    rows = known_rows(_walker_database[0], span)
+    rows = known_rows(_walker_connection(), span)
     walked = scanner.walk_folders(folders)
     found = sift(walked.entries, rows, refresh)
     found.problems = walked.problems

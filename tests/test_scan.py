@@ -7,12 +7,15 @@ import threading
 from pathlib import Path
 
 import pytest
+from peewee import SqliteDatabase
 
 from mediacore import hookimpl
-from mediacore.errors import InvalidOption, ScanAlreadyRunning, UnknownCategory
+from mediacore import survey as survey_module
+from mediacore.errors import DatabaseUnavailable, InvalidOption, ScanAlreadyRunning, UnknownCategory
 from mediacore.locks import scan_lock
 from mediacore.maintenance import ScanOptions
 from mediacore.models import MediaItem, database, get_setting, utcnow
+from mediacore.parallel import can_fork, cores
 from mediacore.scanner import EnhancedMediaScanner
 from mediacore.survey import PathRange, known_rows, share_out, survey
 
@@ -394,6 +397,23 @@ def test_a_range_of_rows_is_read_in_byte_order(media_library):
             rows = known_rows(database, PathRange("tv_series", start, stop))
             expected = {path for path in paths if (start or "") <= path and (stop is None or path < stop)}
             assert set(rows) == expected, (start, stop)
+
+
+def test_a_walker_that_cannot_connect_fails_the_scan_and_marks_nothing(library, monkeypatch):
+    """Walkers open connections of their own (a PostgreSQL server at max_connections refuses
+    them): the scan stops with the engine's error, not a broken process pool."""
+    if not (can_fork() and cores() >= 2):
+        pytest.skip("the walkers are forked processes: this needs two cores and a single thread")
+    for number in range(9):  # enough folders to share the tree out
+        folder = library.root("movies") / f"Film {number}"
+        folder.mkdir()
+        (folder / f"Film {number}.mkv").write_bytes(b"not really a film")
+    library.scan()
+    monkeypatch.setattr(survey_module, "unpooled", lambda db: SqliteDatabase("/nonexistent/mediacore.db"))
+    (library.root("movies") / "Some Movie (2010)" / "Some Movie (2010).mkv").unlink()
+    with pytest.raises(DatabaseUnavailable, match="a scan walker cannot connect to the database"):
+        library.scan(workers=2)
+    assert library.items(status="missing") == []
 
 
 def test_uppercase_extension_matches(library):

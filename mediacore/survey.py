@@ -55,7 +55,8 @@ class Comparison:
 
     #: Files no row knows: to read and insert.
     new: list[FileEntry] = field(default_factory=list)
-    #: Files whose row is out of date or missing, with the row's id: to read and update.
+    #: Files whose row is out of date, or missing, or asked to be refreshed, with the row's id:
+    #: to read and update.
     changed: list[tuple[int, FileEntry]] = field(default_factory=list)
     unchanged: int = 0
     #: The rows no file matched, whatever their state (by path).

@@ -198,6 +198,8 @@ def share_out(category: str, folders: list[str], count: int) -> list[tuple[list[
     """
     ordered = sorted(folders, key=_prefix)
     count = min(count, len(ordered))
+    if not count:
+        return []
     cuts = [len(ordered) * index // count for index in range(count + 1)]
     groups = [ordered[start:stop] for start, stop in pairwise(cuts)]
     bounds: list[str | None] = [None, *(_prefix(group[0]) for group in groups[1:]), None]

@@ -345,6 +345,7 @@ def test_share_out_gives_each_folder_the_range_that_holds_its_files():
     folders = [f"{root}/{name}" for name in ("A", "A b", "A-c", "A0", "Ab", "a", "Café", "Zz", "Ω")]
     files = [f"{folder}/{leaf}" for folder in folders for leaf in ("01.mkv", " x.mkv", "~.mkv")]
     others = [f"{root}/A b.mkv", f"{root}/A.mkv", f"{root}/0.mkv", f"{root}/~.mkv", "/elsewhere/old.mkv"]
+    assert share_out("tv_series", [], 4) == []
     for count in range(1, len(folders) + 2):
         shares = share_out("tv_series", folders, count)
         assert sorted(folder for group, _ in shares for folder in group) == sorted(folders)

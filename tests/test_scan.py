@@ -320,11 +320,11 @@ def test_a_tree_shared_among_walkers_scans_like_one_walk(library):
     category = library.config().category("tv_series")
     with database.connection_context():
         alone, shared_out = (survey([category], workers=workers)[0].found for workers in (1, 2))
-    assert alone is not None and shared_out is not None
+        refreshed = survey([category], workers=2, refresh=True)[0].found
+    assert alone is not None and shared_out is not None and refreshed is not None
     for found in (alone, shared_out):
         assert (found.new, found.changed, found.unmatched, found.unchanged) == ([], [], {}, 30)
-        refreshed = survey([category], workers=2, refresh=True)[0].found
-    assert refreshed is not None and (len(refreshed.changed), refreshed.unchanged) == (30, 0)
+    assert (len(refreshed.changed), refreshed.unchanged) == (30, 0)
 
     (root / "Show 09/Season 02/Show 09 - S02E01.mp4").unlink()
     library.add_video("Show 10/Season 01/Show 10 - S01E01.mp4", category="tv_series", seconds=3.0)

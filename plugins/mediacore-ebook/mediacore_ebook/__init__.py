@@ -1,16 +1,19 @@
-"""mediacore plugin: the ``ebook`` media type (EPUB), its metadata and its cover."""
+"""mediacore plugin: the ``ebook`` media type (EPUB), its metadata and its cover.
+
+zipfile and the XML parser are imported on first use, so a rescan with nothing to read never
+loads them.
+"""
 
 from __future__ import annotations
 
 import posixpath
-import zipfile
-from typing import Any
-from xml.etree.ElementTree import Element, ParseError
-
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
+from typing import TYPE_CHECKING, Any
 
 from mediacore import MediaCategory, MediaType, PosterImage, UnsupportedMedia, hookimpl
+
+if TYPE_CHECKING:
+    import zipfile
+    from xml.etree.ElementTree import Element
 
 NS = {
     "c": "urn:oasis:names:tc:opendocument:xmlns:container",
@@ -69,6 +72,8 @@ def mediacore_resolve_poster(item: dict[str, Any]) -> PosterImage | None:
 
 
 def _open(path: str) -> zipfile.ZipFile:
+    import zipfile
+
     try:
         return zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
@@ -77,6 +82,11 @@ def _open(path: str) -> zipfile.ZipFile:
 
 def _package(book: zipfile.ZipFile) -> tuple[Element, str]:
     """The OPF package document and the folder its links are relative to."""
+    from xml.etree.ElementTree import ParseError
+
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import fromstring
+
     try:
         container = fromstring(book.read("META-INF/container.xml"))
         rootfile = container.find("c:rootfiles/c:rootfile", NS)

@@ -3,18 +3,19 @@
 This module is also the quickstart for plugin authors: it imports nothing from mediacore but
 the ``hookimpl`` marker and public value types, declares its entry point in its own
 ``pyproject.toml`` (group ``mediacore``), and its tests use the ``mediacore.testing`` fixtures.
+Its XML parser is imported on first use: every command loads the plugins, and a rescan with
+nothing to read should not pay for parsers it never calls.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
-from xml.etree.ElementTree import Element, ParseError
-
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import parse
+from typing import TYPE_CHECKING, Any
 
 from mediacore import MediaCategory, PosterImage, hookimpl
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
 
 ROOTS = ("movie", "episodedetails", "tvshow")
 POSTER_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
@@ -62,6 +63,11 @@ def mediacore_resolve_poster(item: dict[str, Any]) -> PosterImage | None:
 
 def read_nfo(path: str) -> dict[str, Any]:
     """The fields mediacore uses from one ``.nfo`` file."""
+    from xml.etree.ElementTree import ParseError
+
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import parse
+
     try:
         root = parse(path).getroot()  # defusedxml: no entity expansion, no external entities
     except (ParseError, DefusedXmlException) as exc:

@@ -3,7 +3,8 @@
 One service behind ``mediacore scan`` and ``POST /api/v1/admin/media/maintenance-scan``.
 An unchanged file costs one ``stat`` (from the walk) and one dictionary lookup; only new and
 changed files are read, in parallel, and written in batched transactions, so a crash leaves
-whole batches and the next scan converges.
+whole batches and the next scan converges. :func:`refresh_item` reads one item again, as a
+refresh scan reads them all.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import Any
 from .config import MediaCategory, MediaConfig
 from .db import refresh_statistics
 from .errors import InvalidOption
-from .extract import Extraction, extract_many, row_fields
+from .extract import Extraction, extract_many, extract_metadata, row_fields
 from .hooks import handle_missing
+from .library import get_item, media_file
 from .locks import scan_lock
 from .models import METADATA_COLUMNS, MediaItem, database, get_setting, set_setting, utcnow
 from .scanner import FileEntry
@@ -208,9 +210,7 @@ class _CategoryScan:
         inserts = []
         with database.atomic():
             for entry, extraction in batch:
-                row: dict[str, Any] = dict.fromkeys(METADATA_COLUMNS)
-                row.update(row_fields(entry, self.category, extraction))
-                row.update(status="available", missing_since=None, updated_at=now, last_seen_at=now)
+                row = item_row(entry, self.category, extraction, now)
                 if extraction.errors:
                     self.summary.errors.append({"path": row["path"], "error": extraction.error or ""})
                 item_id = ids.get(entry.path)
@@ -257,6 +257,37 @@ class _CategoryScan:
                 logged, errors = handle_missing(item.to_dict(), self.category, dry_run=dry_run)
                 self.summary.logged_missing += int(logged and not dry_run)
                 self.summary.errors.extend({"path": item.path, "error": error} for error in errors)
+
+
+def item_row(
+    entry: FileEntry, category: MediaCategory, extraction: Extraction, now: datetime
+) -> dict[str, Any]:
+    """An item's columns as a file and its metadata give them: every metadata column is
+    written, so a value a plugin no longer gives is cleared."""
+    row: dict[str, Any] = dict.fromkeys(METADATA_COLUMNS)
+    row.update(row_fields(entry, category, extraction))
+    row.update(status="available", missing_since=None, updated_at=now, last_seen_at=now)
+    return row
+
+
+@dataclass
+class ItemRefresh:
+    """One item read again: the item as the API shows it, and what its plugins reported."""
+
+    item: dict[str, Any]
+    errors: list[str]
+
+
+def refresh_item(config: MediaConfig, item_id: int) -> ItemRefresh:
+    """Read one item's file again, changed or not (after editing its ``.nfo``), as a refresh
+    scan would. Raises NotFound for an unknown or deleted item, or one whose file is gone."""
+    file = media_file(config, item_id)
+    category = config.category(get_item(item_id).category)
+    info = os.stat(file.path)
+    extraction = extract_metadata(file.path, category)
+    row = item_row(FileEntry(file.path, info.st_size, info.st_mtime), category, extraction, utcnow())
+    MediaItem.update(**row).where(MediaItem.id == item_id).execute()
+    return ItemRefresh(get_item(item_id).to_dict(), list(extraction.errors))
 
 
 def _chunks(values: list[int], size: int) -> Iterator[list[int]]:

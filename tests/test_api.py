@@ -628,6 +628,57 @@ def test_a_raising_poster_plugin_falls_back_to_the_builtins(library, mediacore_c
     assert response.status_code == 200 and response.headers["X-Poster-Source"] == "self"
 
 
+class EditableTitles:
+    """Metadata from somewhere other than the file (as an .nfo is): it changes, the file does not."""
+
+    def __init__(self) -> None:
+        self.titles: dict[str, str] = {}
+
+    @hookimpl(tryfirst=True)
+    def mediacore_extract_metadata(self, path):
+        title = self.titles.get(os.path.basename(path))
+        if title == "raise":
+            raise ValueError("this sidecar is broken")
+        return {"title": title} if title else None
+
+
+def test_refresh_reads_one_item_again(library, mediacore_client, register_plugin):
+    titles = EditableTitles()
+    register_plugin(titles, name="editable-titles")
+    item = item_named(mediacore_client, "beta.2005.mkv")
+    url = f"/api/v1/media/{item['id']}/refresh"
+    assert_error(mediacore_client.post(url), 401, "unauthorized")
+
+    titles.titles["beta.2005.mkv"] = "Beta: The Director's Cut"
+    assert library.scan(categories=["movies"])["totals"]["updated"] == 0  # the file did not change
+    untouched = item_named(mediacore_client, "Gamma (2001).mp4")["updated_at"]
+    refreshed = mediacore_client.post(url, headers=AUTH)
+    assert refreshed.status_code == 200, refreshed.data
+    body = refreshed.get_json()
+    assert body["errors"] == [] and body["item"]["title"] == "Beta: The Director's Cut"
+    assert body["item"]["duration_seconds"] == pytest.approx(3, abs=0.2)  # the built-ins still read it
+    assert body["item"]["stream_url"].endswith(f"/api/v1/media/{item['id']}/stream")
+    assert (
+        mediacore_client.get(f"/api/v1/media/{item['id']}").get_json()["title"] == "Beta: The Director's Cut"
+    )
+    assert item_named(mediacore_client, "Gamma (2001).mp4")["updated_at"] == untouched  # one item only
+
+    titles.titles["beta.2005.mkv"] = "raise"  # a failing plugin is reported; the others' answers kept
+    failed = mediacore_client.post(url, headers=AUTH).get_json()
+    assert failed["errors"] == ["editable-titles: ValueError: this sidecar is broken"]
+    assert failed["item"]["title"] == "beta" and failed["item"]["year"] == 2005
+
+    assert_error(mediacore_client.post("/api/v1/media/999999/refresh", headers=AUTH), 404, "not_found")
+    gone = item_named(mediacore_client, "Gamma (2001).mp4")
+    (library.root("movies") / "Gamma (2001).mp4").unlink()
+    assert_error(
+        mediacore_client.post(f"/api/v1/media/{gone['id']}/refresh", headers=AUTH),
+        404,
+        "not_found",
+        "missing",
+    )
+
+
 def test_every_error_is_json(library, mediacore_client, register_plugin):
     assert_error(mediacore_client.get("/nowhere"), 404, "not_found")
     assert_error(mediacore_client.get("/api/v1/media/1/nothing"), 404, "not_found")

@@ -48,7 +48,7 @@ def test_every_route_is_documented(mediacore_app, document):
         path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (path, method.lower()) in documented, f"{method} {path} is not in openapi.json"
-    assert len(documented) == 11
+    assert len(documented) == 12
 
 
 def test_answers_match_the_document(media_library, mediacore_client, document):
@@ -96,6 +96,9 @@ def test_answers_match_the_document(media_library, mediacore_client, document):
             "/api/v1/media/upload",
             {"data": {"file": (io.BytesIO(b""), "x.mp4")}, "headers": AUTH},
         ),
+        ("post", "/api/v1/media/{item_id}/refresh", f"/api/v1/media/{item_id}/refresh", {"headers": AUTH}),
+        ("post", "/api/v1/media/{item_id}/refresh", f"/api/v1/media/{item_id}/refresh", {}),
+        ("post", "/api/v1/media/{item_id}/refresh", "/api/v1/media/424242/refresh", {"headers": AUTH}),
         ("delete", "/api/v1/media/{item_id}", f"/api/v1/media/{item_id}?soft=true", {"headers": AUTH}),
         ("delete", "/api/v1/media/{item_id}", f"/api/v1/media/{item_id}", {"headers": AUTH}),
         ("get", "/api/v1/health", "/api/v1/health", {}),

@@ -21,7 +21,7 @@ from ..library import (
     list_items,
     media_file,
 )
-from ..maintenance import ScanOptions, run_maintenance_scan
+from ..maintenance import ScanOptions, refresh_item, run_maintenance_scan
 from ..posters import poster_for
 from .auth import check_token, require_token
 from .errors import ApiError, bad_parameter, engine_status
@@ -168,6 +168,13 @@ def detail(item_id: int) -> Response:
 def delete(item_id: int) -> Response:
     result = delete_item(media_config(), item_id, soft=bool_arg("soft"), delete_file=bool_arg("delete_file"))
     return jsonify(result.to_dict())
+
+
+@api.post("/media/<int:item_id>/refresh")
+@require_token
+def refresh(item_id: int) -> Response:
+    result = refresh_item(media_config(), item_id)
+    return jsonify({"item": with_urls(result.item), "errors": result.errors})
 
 
 @api.get("/media/<int:item_id>/stream")

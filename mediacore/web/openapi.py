@@ -413,6 +413,31 @@ def openapi_document(categories: list[str]) -> dict[str, Any]:
                     },
                 },
             },
+            "/api/v1/media/{item_id}/refresh": {
+                "post": {
+                    "summary": "Read the item's file again, changed or not (after editing its .nfo)",
+                    "security": BEARER,
+                    "parameters": [ITEM_ID],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["item", "errors"],
+                                "properties": {
+                                    "item": _ref("MediaItem"),
+                                    "errors": {
+                                        "type": "array",
+                                        "items": {"type": "string"},
+                                        "description": "what metadata plugins reported (the item is updated)",
+                                    },
+                                },
+                            },
+                            "The refreshed item",
+                        ),
+                        **_errors(401, 403, 404),
+                    },
+                }
+            },
             "/api/v1/media/{item_id}/stream": {
                 "get": {
                     "summary": "The file, with HTTP range support",

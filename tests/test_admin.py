@@ -130,6 +130,12 @@ def test_proxy_passes_statuses_bodies_and_ranges_through(console, media_library)
     assert real.status_code == 201 and real.get_json()["year"] == 2001
     assert (media_library.root("movies") / "Copy (2001).mp4").read_bytes() == video.read_bytes()
 
+    assert console.post(f"/admin/media/{real.get_json()['id']}/refresh").status_code == 403  # no CSRF
+    refreshed = console.post(f"/admin/media/{real.get_json()['id']}/refresh", headers=headers)
+    assert refreshed.status_code == 200 and refreshed.get_json()["item"]["year"] == 2001
+    unknown = console.post("/admin/media/999999/refresh", headers=headers)
+    assert unknown.status_code == 404 and unknown.get_json()["error"]["code"] == "not_found"
+
     deleted = console.delete(f"/admin/media/{real.get_json()['id']}?delete_file=true", headers=headers)
     assert deleted.get_json() == {"id": real.get_json()["id"], "deleted": "hard", "file_deleted": True}
 

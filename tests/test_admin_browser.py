@@ -150,6 +150,9 @@ def test_every_admin_action_from_the_browser(page, console_url, media_library, m
     assert page.evaluate("v => v.duration", video) == pytest.approx(3, abs=0.3)
     assert "width" in page.inner_text("table.metadata")
     shot(page, "item")
+    with page.expect_navigation():  # only a refresh that worked reloads the page, with what it read
+        page.click("#refresh-form button")
+    assert "width" in page.inner_text("table.metadata")
 
     # Delete it, file included, after confirming.
     page.once("dialog", lambda dialog: dialog.accept())

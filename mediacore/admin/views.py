@@ -151,6 +151,12 @@ def upload_proxy() -> Response:
     return _forward("POST", "/media/upload", with_body=True)
 
 
+@console.post("/admin/media/<int:item_id>/refresh")
+@login_required
+def refresh_proxy(item_id: int) -> Response:
+    return _forward("POST", f"/media/{item_id}/refresh")
+
+
 @console.delete("/admin/media/<int:item_id>")
 @login_required
 def delete_proxy(item_id: int) -> Response:

@@ -151,6 +151,27 @@ function setupUpload() {
   });
 }
 
+// -- refresh --------------------------------------------------------------------------------------
+
+function setupRefresh() {
+  const form = document.getElementById("refresh-form");
+  if (!form) return;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const result = form.querySelector(".result");
+    result.textContent = "Reading…";
+    try {
+      const answer = await apiCall("POST", `/admin/media/${form.dataset.id}/refresh`);
+      result.textContent = answer.errors.length
+        ? `Refreshed, with errors: ${answer.errors.join("; ")}` : "Refreshed.";
+      setTimeout(() => { window.location.reload(); }, 800);
+    } catch (error) {
+      result.textContent = `Refresh failed: ${error.message}`;
+      result.className = "result error";
+    }
+  });
+}
+
 // -- delete ---------------------------------------------------------------------------------------
 
 function setupDelete() {
@@ -175,4 +196,6 @@ function setupDelete() {
   });
 }
 
-document.addEventListener("DOMContentLoaded", () => { setupScan(); setupUpload(); setupDelete(); });
+document.addEventListener("DOMContentLoaded", () => {
+  setupScan(); setupUpload(); setupRefresh(); setupDelete();
+});

@@ -446,6 +446,7 @@ class MediaFile:
     path: str  # the name on disk
     filename: str
     mime_type: str | None
+    category: str
 
 
 _FILE_COLUMNS = ("path", "status", "category", "filename", "mime_type")
@@ -465,7 +466,7 @@ def media_file(config: MediaConfig, item_id: int) -> MediaFile:
         raise NotFound(f"the file of media item {item_id} is missing")
     if not _under_its_root(config, category, path):
         raise NotFound(f"media item {item_id} is not under a configured root")
-    return MediaFile(path, filename, mime_type)
+    return MediaFile(path, filename, mime_type, category)
 
 
 def _under_its_root(config: MediaConfig, category_key: str, path: str) -> bool:

@@ -282,7 +282,7 @@ def refresh_item(config: MediaConfig, item_id: int) -> ItemRefresh:
     """Read one item's file again, changed or not (after editing its ``.nfo``), as a refresh
     scan would. Raises NotFound for an unknown or deleted item, or one whose file is gone."""
     file = media_file(config, item_id)
-    category = config.category(get_item(item_id).category)
+    category = config.category(file.category)
     info = os.stat(file.path)
     extraction = extract_metadata(file.path, category)
     row = item_row(FileEntry(file.path, info.st_size, info.st_mtime), category, extraction, utcnow())

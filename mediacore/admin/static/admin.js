@@ -162,8 +162,12 @@ function setupRefresh() {
     result.textContent = "Reading…";
     try {
       const answer = await apiCall("POST", `/admin/media/${form.dataset.id}/refresh`);
-      result.textContent = answer.errors.length
-        ? `Refreshed, with errors: ${answer.errors.join("; ")}` : "Refreshed.";
+      if (answer.errors.length) {  // stays on screen: reload to see what was read
+        result.textContent = `Refreshed, with errors: ${answer.errors.join("; ")}`;
+        result.className = "result error";
+        return;
+      }
+      result.textContent = "Refreshed.";
       setTimeout(() => { window.location.reload(); }, 800);
     } catch (error) {
       result.textContent = `Refresh failed: ${error.message}`;

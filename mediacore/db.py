@@ -7,7 +7,8 @@ numbered migrations; the applied number is kept in ``system_settings.schema_vers
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from peewee import (
@@ -340,6 +341,18 @@ def refresh_statistics(db: Database) -> None:
 
 def is_sqlite(db: Database) -> bool:
     return isinstance(db, SqliteDatabase)
+
+
+@contextmanager
+def borrowed_connection() -> Iterator[None]:
+    """A connection for one request, taken from the pool and given back; one that the caller
+    already opened (tests, an embedding program) is used and left open."""
+    opened = database.is_closed() and database.connect()
+    try:
+        yield
+    finally:
+        if opened and not database.is_closed():
+            database.close()
 
 
 def unpooled(db: Database) -> Database:

@@ -6,6 +6,7 @@ import base64
 import functools
 import json
 import math
+import mimetypes
 import os
 from dataclasses import dataclass
 from datetime import datetime
@@ -447,6 +448,10 @@ class MediaFile:
     filename: str
     mime_type: str | None
     category: str
+
+    @property
+    def content_type(self) -> str:
+        return self.mime_type or mimetypes.guess_type(self.filename)[0] or "application/octet-stream"
 
 
 _FILE_COLUMNS = ("path", "status", "category", "filename", "mime_type")

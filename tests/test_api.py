@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from playhouse.test_utils import count_queries
+from werkzeug.test import Client, EnvironBuilder
 
 from mediacore import PosterImage, hookimpl
 from mediacore.locks import scan_lock
@@ -440,6 +441,74 @@ def test_stream_of_missing_or_deleted_item_is_404(library, mediacore_client):
     other = item_named(mediacore_client, "Gamma (2001).mp4")
     mediacore_client.delete(f"/api/v1/media/{other['id']}?soft=1", headers=AUTH)
     assert_error(mediacore_client.get(f"/api/v1/media/{other['id']}/stream"), 404, "not_found")
+
+
+#: Requests the stream lane answers in front of Flask: what players send while playing.
+LANE_REQUESTS = {
+    "whole file": {},
+    "first bytes": {"Range": "bytes=0-99"},
+    "open-ended": {"Range": "bytes=100-"},
+    "suffix": {"Range": "bytes=-50"},
+    "beyond the end": {"Range": "bytes=10-999999999"},
+    "not in bytes (ignored)": {"Range": "pages=1-2"},
+}
+#: Requests it leaves to the Flask view (werkzeug's conditional and range handling, errors).
+VIEW_REQUESTS = {
+    "HEAD": ("HEAD", "", {}),
+    "If-None-Match": ("GET", "", {"If-None-Match": '"x"'}),
+    "If-Range": ("GET", "", {"Range": "bytes=0-9", "If-Range": '"x"'}),
+    "If-Modified-Since": ("GET", "", {"If-Modified-Since": "Sat, 01 Jan 2000 00:00:00 GMT"}),
+    "download": ("GET", "download=1", {}),
+    "bad query": ("GET", "download=maybe", {}),
+    "two ranges": ("GET", "", {"Range": "bytes=0-9,20-29"}),
+    "unsatisfiable": ("GET", "", {"Range": "bytes=999999999-"}),
+}
+
+
+def same_answer(one, other):
+    """Status code, body and headers alike (Date aside: it is the time of each answer)."""
+    assert (one.status_code, one.data) == (other.status_code, other.data)
+    headers = [{k: v for k, v in response.headers.items() if k != "Date"} for response in (one, other)]
+    assert headers[0] == headers[1]
+
+
+def test_stream_lane_answers_players_exactly_as_the_view_does(library, mediacore_app):
+    library.add_video("Café Ωmega (2003).mkv", seconds=1)
+    library.scan()
+    lane = mediacore_app.wsgi_app
+    through_lane, view_only = Client(mediacore_app), Client(lane.next)
+    for filename in ("beta.2005.mkv", "Café Ωmega (2003).mkv"):
+        url = item_named(through_lane, filename)["stream_url"]
+        for name, headers in LANE_REQUESTS.items():
+            answer = lane.answer(EnvironBuilder(url, headers=headers).get_environ())
+            assert answer is not None, name
+            answer[2].close()
+            same_answer(through_lane.get(url, headers=headers), view_only.get(url, headers=headers))
+        for name, (method, query, headers) in VIEW_REQUESTS.items():
+            environ = EnvironBuilder(url, method=method, query_string=query, headers=headers).get_environ()
+            assert lane.answer(environ) is None, name
+            request = {"method": method, "query_string": query, "headers": headers}
+            same_answer(through_lane.open(url, **request), view_only.open(url, **request))
+    unknown = "/api/v1/media/999999/stream"
+    assert lane.answer(EnvironBuilder(unknown).get_environ()) is None
+    assert_error(through_lane.get(unknown), 404, "not_found")
+
+
+def test_stream_lane_wants_the_token_when_reads_need_one(library):
+    from mediacore.web import create_app
+
+    settings = {"MEDIACORE_API_TOKEN": "a", "MEDIACORE_REQUIRE_AUTH_FOR_READ": True}
+    app = create_app({"MEDIACORE_CONFIG": str(library.config_path), **settings})
+    client, token = app.test_client(), {"Authorization": "Bearer a"}
+    items = client.get("/api/v1/media", headers=token).get_json()["items"]
+    url = items[0]["stream_url"]
+    for headers, status in (({}, 401), ({"Authorization": "Bearer b"}, 403)):
+        assert app.wsgi_app.answer(EnvironBuilder(url, headers=headers).get_environ()) is None
+        assert client.get(url, headers=headers).status_code == status
+    answer = app.wsgi_app.answer(EnvironBuilder(url, headers=token).get_environ())
+    assert answer is not None
+    answer[2].close()
+    assert client.get(url, headers={**token, "Range": "bytes=0-9"}).status_code == 206
 
 
 # -- posters ------------------------------------------------------------------------------------

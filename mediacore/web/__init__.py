@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from contextlib import ExitStack
 from typing import Any
 
 from flask import Flask, g
 
 from ..bootstrap import open_library
-from ..models import database
+from ..db import borrowed_connection
 from .auth import configured_tokens
 from .errors import register_error_handlers
 from .jsonprovider import OrjsonProvider
@@ -43,18 +44,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     @app.before_request
     def connect() -> None:
-        # A connection per request; one the caller already opened (tests, embedding) is left alone.
-        g.mediacore_opened_connection = database.is_closed() and database.connect()
+        g.mediacore_connection = ExitStack()
+        g.mediacore_connection.enter_context(borrowed_connection())
 
     @app.teardown_request
     def disconnect(_: BaseException | None) -> None:
-        if g.pop("mediacore_opened_connection", False) and not database.is_closed():
-            database.close()
+        g.pop("mediacore_connection", ExitStack()).close()
 
     register_error_handlers(app)
     from .api import api
+    from .stream import StreamLane
 
     app.register_blueprint(api)
+    app.wsgi_app = StreamLane(app)  # type: ignore[method-assign]
     return app
 
 

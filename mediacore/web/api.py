@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import mimetypes
+import os
 from typing import Any, overload
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -27,6 +27,7 @@ from .auth import check_token, require_token
 from .errors import ApiError, bad_parameter, engine_status
 from .files import send_path
 from .openapi import openapi_document
+from .stream import file_etag, file_headers
 from .uploads import drain, move_into, receive_upload
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -179,20 +180,16 @@ def refresh(item_id: int) -> Response:
 
 @api.get("/media/<int:item_id>/stream")
 def stream(item_id: int) -> Response:
+    """Every stream request :class:`~.stream.StreamLane` leaves to werkzeug: HEAD, conditional
+    requests, downloads, several ranges, and errors."""
     file = media_file(media_config(), item_id)
-    mimetype = file.mime_type or mimetypes.guess_type(file.filename)[0] or "application/octet-stream"
+    attachment = bool_arg("download")
     if "Range" in request.headers and (request.range is None or request.range.units != "bytes"):
         # A Range that does not parse, or is not in bytes, is ignored as RFC 9110 asks.
         request.environ.pop("HTTP_RANGE")
-    response = send_path(
-        file.path,
-        mimetype=mimetype,
-        as_attachment=bool_arg("download"),
-        download_name=file.filename,
-        etag=True,
-        max_age=0,
-    )
-    response.headers["Accept-Ranges"] = "bytes"
+    stat = os.stat(file.path)
+    response = send_path(file.path, mimetype=file.content_type, etag=file_etag(stat))
+    response.headers.update(file_headers(file, stat, attachment=attachment))
     return response
 
 

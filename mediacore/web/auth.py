@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from flask import current_app, request
@@ -28,22 +28,28 @@ def configured_tokens(value: str | None) -> list[str]:
 
 
 def check_token() -> None:
-    """401 without a bearer token, 403 with a wrong one; compared in constant time."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, presented = header.partition(" ")
+    """401 without a bearer token, 403 with a wrong one."""
+    error = token_error(request.headers.get("Authorization", ""), current_app.config["MEDIACORE_TOKENS"])
+    if error is not None:
+        raise error
+
+
+def token_error(authorization: str, tokens: Sequence[str]) -> ApiError | None:
+    """Why an ``Authorization`` header does not open the API, None when it does; the token is
+    compared with each configured one in constant time."""
+    scheme, _, presented = authorization.partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
-        raise ApiError(
+        return ApiError(
             401,
             "unauthorized",
             "this route needs 'Authorization: Bearer <token>'",
             {"WWW-Authenticate": 'Bearer realm="mediacore"'},
         )
     candidate = presented.strip().encode()
-    matches = [
-        hmac.compare_digest(candidate, token.encode()) for token in current_app.config["MEDIACORE_TOKENS"]
-    ]
+    matches = [hmac.compare_digest(candidate, token.encode()) for token in tokens]
     if not any(matches):
-        raise ApiError(403, "forbidden", "the bearer token is not valid")
+        return ApiError(403, "forbidden", "the bearer token is not valid")
+    return None
 
 
 def require_token(view: F) -> F:

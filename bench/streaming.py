@@ -113,9 +113,10 @@ def ranges_wrk(url: str, size: int, work: Path) -> float:
 def bare_gunicorn(path: Path, work: Path) -> Iterator[str]:
     """bench/sendfile_app.py under gunicorn with `mediacore serve`'s worker, processes, threads and log."""
     port = free_port()
-    worker = "mediacore.web.server.KeepAliveWorker"
-    command = [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-k", worker]
-    command += ["-w", str(default_api_workers()), "--threads", "4", "--access-logfile", "-"]
+    server = "mediacore.web.server"
+    command = [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-k", f"{server}.KeepAliveWorker"]
+    command += ["-w", str(default_api_workers()), "--threads", "4"]
+    command += ["--access-logfile", "-", "--logger-class", f"{server}.AccessLogger"]
     command += ["--chdir", str(Path(__file__).parent), "sendfile_app:app"]
     with open(work / "bare.log", "w") as log:
         env = {**os.environ, "BENCH_FILE": str(path)}

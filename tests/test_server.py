@@ -121,6 +121,21 @@ def test_errors_over_http_are_json(api_server):
         assert set(response.json()["error"]) == {"code", "message"}
 
 
+def test_each_request_is_logged_in_the_combined_format(api_server, tmp_path):
+    headers = {"User-Agent": 'player "x" 1.0', "Referer": "http://127.0.0.1/console"}
+    assert requests.get(f"{api_server}/api/v1/media?q=a%22b", headers=headers, timeout=10).ok
+    log = (tmp_path / "api.log").read_text()
+    line = re.compile(
+        r"127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "
+        r'"GET /api/v1/media\?q=a%22b HTTP/1\.1" 200 (\d+) '
+        r'"http://127\.0\.0\.1/console" "player \\"x\\" 1\.0"$',
+        re.MULTILINE,
+    )
+    found = line.search(log)
+    assert found, log
+    assert int(found[1]) > 0
+
+
 def test_ranges_over_one_connection_are_the_file_s_bytes(api_server, media_library, media_factory, tmp_path):
     """Ranges go out by sendfile() from the range's start: each answer must be exactly its bytes,
     request after request on one keep-alive connection, and HEAD must send none."""

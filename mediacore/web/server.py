@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 from gunicorn.workers.gthread import ThreadWorker
 
 from . import create_app
@@ -57,6 +58,30 @@ def _next_request_within(conn: Any, milliseconds: float) -> bool:
     return bool(poller.poll(milliseconds))
 
 
+class AccessLogger(Logger):
+    """gunicorn's logger, writing its default access line (Apache's combined format) for less.
+
+    For each line gunicorn copies every request header, response header and environ entry
+    into a dictionary, so that a custom ``access_log_format`` may name any of them: ~45 µs a
+    request, more than a twentieth of answering a 1 MiB range. ``mediacore serve`` logs the
+    default format only; here it is built from the few values it shows (~20 µs).
+    """
+
+    def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
+        if not self.access_log_enabled:
+            return
+        line = f"{environ['REQUEST_METHOD']} {environ['RAW_URI']} {environ['SERVER_PROTOCOL']}"
+        request, referer, agent = (
+            value.replace('"', '\\"')  # as gunicorn does, so that a client cannot end the field
+            for value in (line, environ.get("HTTP_REFERER", "-"), environ.get("HTTP_USER_AGENT", "-"))
+        )
+        status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
+        address, now, sent = environ.get("REMOTE_ADDR", "-"), self.now(), resp.sent
+        self.access_log.info(
+            '%s - - %s "%s" %s %s "%s" "%s"', address, now, request, status, sent, referer, agent
+        )
+
+
 class _Gunicorn(BaseApplication):
     def __init__(self, app_factory: Any, options: dict[str, Any]) -> None:
         self.app_factory = app_factory
@@ -85,6 +110,7 @@ def serve(
         "timeout": timeout,
         "graceful_timeout": 10,
         "accesslog": "-",
+        "logger_class": AccessLogger,
     }
     _Gunicorn(app_factory, options).run()
 

@@ -42,10 +42,12 @@ class MediaCategory:
         _, dot, extension = filename.rpartition(".")
         return bool(dot) and extension.lower() in self.extensions
 
-    def contains(self, path: str | os.PathLike[str]) -> bool:
-        """True when ``path`` resolves to a location under the category root."""
+    def contains(self, path: str | os.PathLike[str], *, resolved: bool = False) -> bool:
+        """True when ``path`` resolves to a location under the category root (``resolved``:
+        it is already the real path, with no symlink left in it)."""
         root = os.path.realpath(self.root_path)
-        return os.path.realpath(path).startswith(root.rstrip(os.sep) + os.sep)
+        real = os.fspath(path) if resolved else os.path.realpath(path)
+        return real.startswith(root.rstrip(os.sep) + os.sep)
 
     def to_dict(self) -> dict[str, Any]:
         return {

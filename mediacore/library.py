@@ -8,9 +8,10 @@ import json
 import math
 import mimetypes
 import os
+import stat
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 from peewee import SQL, Field, fn
 
@@ -460,24 +461,60 @@ _FILE_COLUMNS = ("path", "status", "category", "filename", "mime_type")
 def media_file(config: MediaConfig, item_id: int) -> MediaFile:
     """An item's file, which must exist and lie under its category's root. Players ask for it
     on every range request: it reads five columns, not the item."""
+    file = _file_of(item_id)
+    if not os.path.isfile(file.path):
+        raise NotFound(f"the file of media item {item_id} is missing")
+    if not _under_its_root(config, file.category, file.path):
+        raise NotFound(f"media item {item_id} is not under a configured root")
+    return file
+
+
+def open_media_file(config: MediaConfig, item_id: int) -> tuple[MediaFile, BinaryIO]:
+    """:func:`media_file`, opened for reading.
+
+    The file is checked once open, at the place the kernel resolved its name to: a symlink
+    swapped in after the check cannot have another file sent, and the check costs one system
+    call where resolving a name costs one per folder."""
+    file = _file_of(item_id)
+    try:
+        handle = open(file.path, "rb")  # noqa: SIM115 - the caller owns it
+    except FileNotFoundError:
+        raise NotFound(f"the file of media item {item_id} is missing") from None
+    try:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise NotFound(f"the file of media item {item_id} is missing")
+        if not _under_its_root(config, file.category, _opened_path(handle), resolved=True):
+            raise NotFound(f"media item {item_id} is not under a configured root")
+    except BaseException:
+        handle.close()
+        raise
+    return file, handle
+
+
+def _file_of(item_id: int) -> MediaFile:
     _check_id(item_id)
     sql = _select_by_id(_FILE_COLUMNS, 1)
     row = database.execute_sql(sql, (item_id,)).fetchone()
     if row is None or row[1] == "deleted":
         raise NotFound(f"media item {item_id} not found")
     stored, status, category, filename, mime_type = row
-    path = fs_path(stored)
-    if status == "missing" or not os.path.isfile(path):
+    if status == "missing":
         raise NotFound(f"the file of media item {item_id} is missing")
-    if not _under_its_root(config, category, path):
-        raise NotFound(f"media item {item_id} is not under a configured root")
-    return MediaFile(path, filename, mime_type, category)
+    return MediaFile(fs_path(stored), filename, mime_type, category)
 
 
-def _under_its_root(config: MediaConfig, category_key: str, path: str) -> bool:
+def _opened_path(handle: BinaryIO) -> str:
+    """The resolved name of an open file: its link in /proc on Linux, else its name resolved."""
+    try:
+        return os.readlink(f"/proc/self/fd/{handle.fileno()}")
+    except OSError:
+        return os.path.realpath(handle.name)
+
+
+def _under_its_root(config: MediaConfig, category_key: str, path: str, *, resolved: bool = False) -> bool:
     """Only files below their (still configured) category's root are served or removed."""
     category = config.categories.get(category_key)
-    return category is not None and category.contains(path)
+    return category is not None and category.contains(path, resolved=resolved)
 
 
 def check_database() -> None:

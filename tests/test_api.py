@@ -4,6 +4,7 @@ import base64
 import io
 import json
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -492,6 +493,23 @@ def test_stream_lane_answers_players_exactly_as_the_view_does(library, mediacore
     unknown = "/api/v1/media/999999/stream"
     assert lane.answer(EnvironBuilder(unknown).get_environ()) is None
     assert_error(through_lane.get(unknown), 404, "not_found")
+
+
+def test_a_file_or_folder_swapped_for_a_symlink_out_of_the_root_is_not_streamed(
+    library, mediacore_app, media_factory
+):
+    client, root = mediacore_app.test_client(), library.root("movies")
+    urls = [item_named(client, name)["stream_url"] for name in ("Gamma (2001).mp4", "Alpha (2001).mp4")]
+    outside = library.base / "elsewhere"
+    media_factory.video(outside / "Alpha (2001).mp4")
+    (root / "Gamma (2001).mp4").unlink()
+    (root / "Gamma (2001).mp4").symlink_to(outside / "Alpha (2001).mp4")
+    shutil.rmtree(root / "Alpha (2001)")
+    (root / "Alpha (2001)").symlink_to(outside, target_is_directory=True)
+    for url in urls:
+        for headers in ({}, {"Range": "bytes=0-99"}):
+            assert mediacore_app.wsgi_app.answer(EnvironBuilder(url, headers=headers).get_environ()) is None
+            assert_error(client.get(url, headers=headers), 404, "not_found", "configured root")
 
 
 def test_stream_lane_wants_the_token_when_reads_need_one(library):

@@ -15,14 +15,14 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, BinaryIO
 
 from flask import Flask
 from werkzeug.http import dump_options_header, http_date, parse_range_header, quote_etag
 from werkzeug.utils import get_content_type
 
 from ..db import borrowed_connection
-from ..library import MediaFile, media_file
+from ..library import MediaFile, open_media_file
 from .auth import token_error
 from .files import FileBody
 
@@ -104,8 +104,7 @@ class StreamLane:
             return None
         try:
             with borrowed_connection():
-                file = media_file(self.app.extensions["mediacore"], int(route[1]))
-            handle = open(file.path, "rb")  # noqa: SIM115 - the server closes the body it is given
+                file, handle = open_media_file(self.app.extensions["mediacore"], int(route[1]))
         except Exception:  # an unknown item, a missing file, the database down...
             return None  # ...the view looks again and answers with the JSON error
         try:
@@ -122,7 +121,7 @@ class StreamLane:
 
 
 def _file_answer(
-    file: MediaFile, handle: Any, range_header: str | None
+    file: MediaFile, handle: BinaryIO, range_header: str | None
 ) -> tuple[str, list[Header], FileBody] | None:
     stat = os.fstat(handle.fileno())
     headers = file_headers(file, stat)

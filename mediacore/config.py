@@ -6,6 +6,7 @@ naming the file and the offending key, never a traceback halfway through a scan.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -45,9 +46,15 @@ class MediaCategory:
     def contains(self, path: str | os.PathLike[str], *, resolved: bool = False) -> bool:
         """True when ``path`` resolves to a location under the category root (``resolved``:
         it is already the real path, with no symlink left in it)."""
-        root = os.path.realpath(self.root_path)
         real = os.fspath(path) if resolved else os.path.realpath(path)
-        return real.startswith(root.rstrip(os.sep) + os.sep)
+        return real.startswith(self._real_root)
+
+    @functools.cached_property
+    def _real_root(self) -> str:
+        """The root with its symlinks resolved, once per loaded configuration (a player's every
+        range request asks :meth:`contains`): a root symlink pointed elsewhere while a server
+        runs is followed after its restart."""
+        return os.path.realpath(self.root_path).rstrip(os.sep) + os.sep
 
     def to_dict(self) -> dict[str, Any]:
         return {

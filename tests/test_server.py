@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import threading
+import time
 from typing import Any
 
 import requests
@@ -124,15 +125,16 @@ def test_errors_over_http_are_json(api_server):
 def test_each_request_is_logged_in_the_combined_format(api_server, tmp_path):
     headers = {"User-Agent": 'player "x" 1.0', "Referer": "http://127.0.0.1/console"}
     assert requests.get(f"{api_server}/api/v1/media?q=a%22b", headers=headers, timeout=10).ok
-    log = (tmp_path / "api.log").read_text()
     line = re.compile(
         r"127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "
         r'"GET /api/v1/media\?q=a%22b HTTP/1\.1" 200 (\d+) '
         r'"http://127\.0\.0\.1/console" "player \\"x\\" 1\.0"$',
         re.MULTILINE,
     )
-    found = line.search(log)
-    assert found, log
+    deadline = time.monotonic() + 10  # the line is written once the answer has gone out
+    while not (found := line.search(log := (tmp_path / "api.log").read_text())):
+        assert time.monotonic() < deadline, log
+        time.sleep(0.05)
     assert int(found[1]) > 0
 
 

@@ -459,8 +459,8 @@ _FILE_COLUMNS = ("path", "status", "category", "filename", "mime_type")
 
 
 def media_file(config: MediaConfig, item_id: int) -> MediaFile:
-    """An item's file, which must exist and lie under its category's root. Players ask for it
-    on every range request: it reads five columns, not the item."""
+    """An item's file, which must exist and lie under its category's root. It reads five
+    columns, not the item: the stream route asks for it on every request."""
     file = _file_of(item_id)
     if not os.path.isfile(file.path):
         raise NotFound(f"the file of media item {item_id} is missing")

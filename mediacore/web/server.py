@@ -64,7 +64,7 @@ class AccessLogger(Logger):
 
     For each line gunicorn copies every request header, response header and environ entry
     into a dictionary, so that a custom ``access_log_format`` may name any of them: ~45 µs a
-    request, more than a twentieth of answering a 1 MiB range. ``mediacore serve`` logs the
+    request, a twentieth of answering a 1 MiB range. ``mediacore serve`` logs the
     default format only; here it is built from the few values it shows (~20 µs).
     """
 

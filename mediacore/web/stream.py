@@ -31,7 +31,7 @@ from .files import FileBody
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-ROUTE = re.compile(r"/api/v1/media/(\d{1,18})/stream")
+ROUTE = re.compile(r"/api/v1/media/([0-9]{1,18})/stream")
 #: Conditional requests are werkzeug's to answer.
 VALIDATORS = frozenset(
     {

@@ -463,14 +463,14 @@ def media_file(config: MediaConfig, item_id: int) -> MediaFile:
     columns, not the item: the stream route asks for it on every request."""
     file = _file_of(item_id)
     if not os.path.isfile(file.path):
-        raise NotFound(f"the file of media item {item_id} is missing")
+        raise _file_missing(item_id)
     if not _under_its_root(config, file.category, file.path):
-        raise NotFound(f"media item {item_id} is not under a configured root")
+        raise _outside_its_root(item_id)
     return file
 
 
-def open_media_file(config: MediaConfig, item_id: int) -> tuple[MediaFile, BinaryIO]:
-    """:func:`media_file`, opened for reading.
+def open_media_file(config: MediaConfig, item_id: int) -> tuple[MediaFile, BinaryIO, os.stat_result]:
+    """:func:`media_file`, opened for reading: (the file, its handle, its ``fstat``).
 
     The file is checked once open, at the place the kernel resolved its name to: a symlink
     swapped in after the check cannot have another file sent, and the check costs one system
@@ -479,16 +479,17 @@ def open_media_file(config: MediaConfig, item_id: int) -> tuple[MediaFile, Binar
     try:
         handle = open(file.path, "rb")  # noqa: SIM115 - the caller owns it
     except FileNotFoundError:
-        raise NotFound(f"the file of media item {item_id} is missing") from None
+        raise _file_missing(item_id) from None
     try:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise NotFound(f"the file of media item {item_id} is missing")
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise _file_missing(item_id)
         if not _under_its_root(config, file.category, _opened_path(handle), resolved=True):
-            raise NotFound(f"media item {item_id} is not under a configured root")
+            raise _outside_its_root(item_id)
     except BaseException:
         handle.close()
         raise
-    return file, handle
+    return file, handle, info
 
 
 def _file_of(item_id: int) -> MediaFile:
@@ -499,8 +500,16 @@ def _file_of(item_id: int) -> MediaFile:
         raise NotFound(f"media item {item_id} not found")
     stored, status, category, filename, mime_type = row
     if status == "missing":
-        raise NotFound(f"the file of media item {item_id} is missing")
+        raise _file_missing(item_id)
     return MediaFile(fs_path(stored), filename, mime_type, category)
+
+
+def _file_missing(item_id: int) -> NotFound:
+    return NotFound(f"the file of media item {item_id} is missing")
+
+
+def _outside_its_root(item_id: int) -> NotFound:
+    return NotFound(f"media item {item_id} is not under a configured root")
 
 
 def _opened_path(handle: BinaryIO) -> str:

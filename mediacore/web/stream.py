@@ -103,11 +103,11 @@ class StreamLane:
             return None
         try:
             with borrowed_connection():
-                file, handle = open_media_file(self.app.extensions["mediacore"], int(route[1]))
+                file, handle, stat = open_media_file(self.app.extensions["mediacore"], int(route[1]))
         except Exception:  # an unknown item, a missing file, the database down...
             return None  # ...the view looks again and answers with the JSON error
         try:
-            return _file_answer(file, handle, environ.get("HTTP_RANGE"))
+            return _file_answer(file, handle, stat, environ.get("HTTP_RANGE"))
         except BaseException:
             handle.close()
             raise
@@ -120,9 +120,8 @@ class StreamLane:
 
 
 def _file_answer(
-    file: MediaFile, handle: BinaryIO, range_header: str | None
+    file: MediaFile, handle: BinaryIO, stat: os.stat_result, range_header: str | None
 ) -> tuple[str, list[Header], FileBody] | None:
-    stat = os.fstat(handle.fileno())
     headers = file_headers(file, stat)
     body = FileBody(handle)
     requested = parse_range_header(range_header) if range_header else None

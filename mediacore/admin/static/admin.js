@@ -20,6 +20,12 @@ async function apiCall(method, url, body) {
   return data;
 }
 
+// Shows what went wrong in a form's or an upload's status line, in the error style.
+function showError(node, message) {
+  node.textContent = message;
+  node.classList.add("error");
+}
+
 function element(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
   Object.entries(attributes).forEach(([key, value]) => node.setAttribute(key, value));
@@ -84,8 +90,7 @@ function setupScan() {
       renderSummary(await apiCall("POST", "/admin/media/maintenance-scan", body));
       status.textContent = body.dry_run ? "Dry run finished: nothing was written." : "Scan finished.";
     } catch (error) {
-      status.textContent = `Scan failed: ${error.message}`;
-      status.className = "status error";
+      showError(status, `Scan failed: ${error.message}`);
     } finally {
       form.querySelector("button").disabled = false;
     }
@@ -121,14 +126,12 @@ function uploadFile(file, category) {
       result.replaceChildren(element("a", { href: `/item/${body.id}`, class: "ok" }, `added: ${body.title || body.filename}`));
       row.dataset.status = "done";
     } else {
-      result.textContent = `failed: ${body && body.error ? body.error.message : `HTTP ${request.status}`}`;
-      result.className = "result error";
+      showError(result, `failed: ${body && body.error ? body.error.message : `HTTP ${request.status}`}`);
       row.dataset.status = "failed";
     }
   });
   request.addEventListener("error", () => {
-    result.textContent = "failed: the connection was lost";
-    result.className = "result error";
+    showError(result, "failed: the connection was lost");
     row.dataset.status = "failed";
   });
   request.send(data);
@@ -163,15 +166,13 @@ function setupRefresh() {
     try {
       const answer = await apiCall("POST", `/admin/media/${form.dataset.id}/refresh`);
       if (answer.errors.length) {  // stays on screen: reload to see what was read
-        result.textContent = `Refreshed, with errors: ${answer.errors.join("; ")}`;
-        result.className = "result error";
+        showError(result, `Refreshed, with errors: ${answer.errors.join("; ")}`);
         return;
       }
       result.textContent = "Refreshed.";
       setTimeout(() => { window.location.reload(); }, 800);
     } catch (error) {
-      result.textContent = `Refresh failed: ${error.message}`;
-      result.className = "result error";
+      showError(result, `Refresh failed: ${error.message}`);
     }
   });
 }
@@ -194,8 +195,7 @@ function setupDelete() {
       result.textContent = `Deleted (${answer.deleted}${answer.file_deleted ? ", file removed" : ""}).`;
       setTimeout(() => { window.location.href = "/"; }, 800);
     } catch (error) {
-      result.textContent = `Delete failed: ${error.message}`;
-      result.className = "result error";
+      showError(result, `Delete failed: ${error.message}`);
     }
   });
 }

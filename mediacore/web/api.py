@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any, overload
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -19,13 +18,13 @@ from ..library import (
     get_item,
     library_stats,
     list_items,
-    media_file,
+    open_media_file,
 )
 from ..maintenance import ScanOptions, refresh_item, run_maintenance_scan
 from ..posters import poster_for
 from .auth import check_token, require_token
 from .errors import ApiError, bad_parameter, engine_status
-from .files import send_path
+from .files import send_open_file, send_path
 from .openapi import openapi_document
 from .stream import file_etag, file_headers
 from .uploads import drain, move_into, receive_upload
@@ -182,13 +181,12 @@ def refresh(item_id: int) -> Response:
 def stream(item_id: int) -> Response:
     """Every stream request :class:`~.stream.StreamLane` leaves to werkzeug: HEAD, conditional
     requests, downloads, several ranges, and errors."""
-    file = media_file(media_config(), item_id)
     attachment = bool_arg("download")
     if "Range" in request.headers and (request.range is None or request.range.units != "bytes"):
         # A Range that does not parse, or is not in bytes, is ignored as RFC 9110 asks.
         request.environ.pop("HTTP_RANGE")
-    stat = os.stat(file.path)
-    response = send_path(file.path, mimetype=file.content_type, etag=file_etag(stat))
+    file, handle, stat = open_media_file(media_config(), item_id)
+    response = send_open_file(handle, stat, mimetype=file.content_type, etag=file_etag(stat))
     response.headers.update(file_headers(file, stat, attachment=attachment))
     return response
 

@@ -160,6 +160,17 @@ def children(pid: int) -> list[int]:
         return []
 
 
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds used so far by a server: its process and its children (the
+    workers), every thread of each."""
+    user = system = 0.0
+    for process in (pid, *children(pid)):
+        fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        user, system = user + int(fields[11]), system + int(fields[12])  # utime, stime
+    ticks = os.sysconf("SC_CLK_TCK")
+    return user / ticks, system / ticks
+
+
 def peak_rss_mib(pid: int) -> float:
     """VmHWM: the most resident memory the process ever had."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

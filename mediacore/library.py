@@ -461,7 +461,7 @@ _FILE_COLUMNS = ("path", "status", "category", "filename", "mime_type")
 def media_file(config: MediaConfig, item_id: int) -> MediaFile:
     """An item's file, which must exist and lie under its category's root. It reads five
     columns, not the item: the stream route asks for it on every request."""
-    file = _file_of(item_id)
+    file = file_of(item_id)
     if not os.path.isfile(file.path):
         raise _file_missing(item_id)
     if not _under_its_root(config, file.category, file.path):
@@ -469,13 +469,16 @@ def media_file(config: MediaConfig, item_id: int) -> MediaFile:
     return file
 
 
-def open_media_file(config: MediaConfig, item_id: int) -> tuple[MediaFile, BinaryIO, os.stat_result]:
-    """:func:`media_file`, opened for reading: (the file, its handle, its ``fstat``).
+def open_media_file(
+    config: MediaConfig, item_id: int, file: MediaFile | None = None
+) -> tuple[MediaFile, BinaryIO, os.stat_result]:
+    """:func:`media_file`, opened for reading: (the file, its handle, its ``fstat``). ``file``
+    is the item's row (:func:`file_of`) when the caller has read it already.
 
     The file is checked once open, at the place the kernel resolved its name to: a symlink
     swapped in after the check cannot have another file sent, and the check costs one system
     call where resolving a name costs one per folder."""
-    file = _file_of(item_id)
+    file = file or file_of(item_id)
     try:
         handle = open(file.path, "rb")  # noqa: SIM115 - the caller owns it
     except FileNotFoundError:
@@ -492,7 +495,8 @@ def open_media_file(config: MediaConfig, item_id: int) -> tuple[MediaFile, Binar
     return file, handle, info
 
 
-def _file_of(item_id: int) -> MediaFile:
+def file_of(item_id: int) -> MediaFile:
+    """The row of an item that is neither deleted nor missing, as serving its file needs it."""
     _check_id(item_id)
     sql = _select_by_id(_FILE_COLUMNS, 1)
     row = database.execute_sql(sql, (item_id,)).fetchone()

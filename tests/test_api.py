@@ -500,6 +500,8 @@ def test_a_file_or_folder_swapped_for_a_symlink_out_of_the_root_is_not_streamed(
 ):
     client, root = mediacore_app.test_client(), library.root("movies")
     urls = [item_named(client, name)["stream_url"] for name in ("Gamma (2001).mp4", "Alpha (2001).mp4")]
+    for url in urls:  # streamed once: the lane keeps the rows, and must check the files again
+        assert client.get(url, headers={"Range": "bytes=0-9"}).status_code == 206
     outside = library.base / "elsewhere"
     media_factory.video(outside / "Alpha (2001).mp4")
     (root / "Gamma (2001).mp4").unlink()
@@ -510,6 +512,41 @@ def test_a_file_or_folder_swapped_for_a_symlink_out_of_the_root_is_not_streamed(
         for headers in ({}, {"Range": "bytes=0-99"}):
             assert mediacore_app.wsgi_app.answer(EnvironBuilder(url, headers=headers).get_environ()) is None
             assert_error(client.get(url, headers=headers), 404, "not_found", "configured root")
+
+
+def test_the_stream_lane_reads_an_items_row_again_after_a_second_and_after_a_write(
+    library, mediacore_app, mediacore_client
+):
+    from mediacore.web.stream import ROW_SECONDS, RecentRows
+
+    now = [0.0]
+    lane = mediacore_app.wsgi_app
+    lane.rows = RecentRows(ROW_SECONDS, clock=lambda: now[0])
+
+    def streamed(item):
+        answer = lane.answer(EnvironBuilder(item["stream_url"], headers={"Range": "bytes=0-9"}).get_environ())
+        if answer is not None:
+            answer[2].close()
+        return answer is not None and mediacore_client.get(item["stream_url"]).status_code == 200
+
+    # Deleted by another process (a CLI, another worker): streamed from the kept row for at
+    # most ROW_SECONDS, then the row is read again and the item is gone.
+    elsewhere = item_named(mediacore_client, "Alpha (2001).mp4")
+    assert streamed(elsewhere)
+    with database.connection_context():
+        MediaItem.update(status="deleted").where(MediaItem.id == elsewhere["id"]).execute()
+    now[0] += ROW_SECONDS / 2
+    assert lane.answer(EnvironBuilder(elsewhere["stream_url"]).get_environ()) is not None
+    now[0] += ROW_SECONDS / 2
+    assert not streamed(elsewhere)
+    assert_error(mediacore_client.get(elsewhere["stream_url"]), 404, "not_found")
+
+    # Deleted through this worker: gone at once.
+    here = item_named(mediacore_client, "Gamma (2001).mp4")
+    assert streamed(here)
+    assert mediacore_client.delete(f"/api/v1/media/{here['id']}?soft=1", headers=AUTH).status_code == 200
+    assert not streamed(here)
+    assert_error(mediacore_client.get(here["stream_url"]), 404, "not_found")
 
 
 def test_stream_lane_wants_the_token_when_reads_need_one(library):

@@ -6,11 +6,13 @@ import json
 import os
 import shutil
 import stat
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from PIL import Image
 from playhouse.test_utils import count_queries
+from werkzeug.http import parse_date
 from werkzeug.test import Client, EnvironBuilder
 
 from mediacore import PosterImage, hookimpl
@@ -406,6 +408,9 @@ def test_stream_with_ranges_and_validators(library, mediacore_client):
         and whole.headers["Last-Modified"]
     )
     etag = whole.headers["ETag"]
+    modified = whole.headers["Last-Modified"]
+    assert parse_date(modified) == datetime.fromtimestamp(int(os.stat(item["path"]).st_mtime), timezone.utc)
+    assert mediacore_client.get(url, headers={"If-Modified-Since": modified}).status_code == 304
 
     part = mediacore_client.get(url, headers={"Range": "bytes=0-99"})
     assert part.status_code == 206 and part.data == content[:100]

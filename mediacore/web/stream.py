@@ -17,6 +17,7 @@ for :data:`ROW_SECONDS`; the file itself is opened and checked on every request.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import time
@@ -58,19 +59,30 @@ Header = tuple[str, str]
 
 def file_headers(file: MediaFile, stat: os.stat_result, *, attachment: bool = False) -> list[Header]:
     """The headers every answer with the file's bytes carries, whichever way it goes out."""
-    return [
-        ("Content-Type", get_content_type(file.content_type, "utf-8")),
-        ("Accept-Ranges", "bytes"),
-        ("ETag", quote_etag(file_etag(stat))),
-        ("Last-Modified", http_date(stat.st_mtime)),
-        ("Cache-Control", CACHE_CONTROL),
-        ("Content-Disposition", disposition(file.filename, attachment=attachment)),
-    ]
+    return list(_file_headers(file, stat.st_ino, stat.st_mtime_ns, stat.st_size, attachment))
 
 
 def file_etag(stat: os.stat_result) -> str:
     """Changes when the file is rewritten (size, mtime) or replaced by another (inode)."""
-    return f"{stat.st_ino:x}-{stat.st_mtime_ns:x}-{stat.st_size:x}"
+    return _etag(stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=1024)  # a player asks for one file's ranges one after another
+def _file_headers(
+    file: MediaFile, inode: int, mtime_ns: int, size: int, attachment: bool
+) -> tuple[Header, ...]:
+    return (
+        ("Content-Type", get_content_type(file.content_type, "utf-8")),
+        ("Accept-Ranges", "bytes"),
+        ("ETag", quote_etag(_etag(inode, mtime_ns, size))),
+        ("Last-Modified", http_date(mtime_ns // 1_000_000_000)),
+        ("Cache-Control", CACHE_CONTROL),
+        ("Content-Disposition", disposition(file.filename, attachment=attachment)),
+    )
+
+
+def _etag(inode: int, mtime_ns: int, size: int) -> str:
+    return f"{inode:x}-{mtime_ns:x}-{size:x}"
 
 
 def disposition(filename: str, *, attachment: bool) -> str:

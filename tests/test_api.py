@@ -444,6 +444,10 @@ def test_stream_of_missing_or_deleted_item_is_404(library, mediacore_client):
     item = item_named(mediacore_client, "Alpha (2001).mp4")
     os.remove(item["path"])
     assert_error(mediacore_client.get(f"/api/v1/media/{item['id']}/stream"), 404, "not_found", "missing")
+    os.mkdir(item["path"])  # a folder where the file was
+    for headers in ({}, {"Range": "bytes=0-9"}):
+        response = mediacore_client.get(f"/api/v1/media/{item['id']}/stream", headers=headers)
+        assert_error(response, 404, "not_found", "missing")
     other = item_named(mediacore_client, "Gamma (2001).mp4")
     mediacore_client.delete(f"/api/v1/media/{other['id']}?soft=1", headers=AUTH)
     assert_error(mediacore_client.get(f"/api/v1/media/{other['id']}/stream"), 404, "not_found")

@@ -459,8 +459,8 @@ _FILE_COLUMNS = ("path", "status", "category", "filename", "mime_type")
 
 
 def media_file(config: MediaConfig, item_id: int) -> MediaFile:
-    """An item's file, which must exist and lie under its category's root. It reads five
-    columns, not the item: the stream route asks for it on every request."""
+    """An item's file, which must exist and lie under its category's root (five columns, not
+    the whole item)."""
     file = file_of(item_id)
     if not os.path.isfile(file.path):
         raise _file_missing(item_id)

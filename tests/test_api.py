@@ -670,7 +670,8 @@ def test_maintenance_scan_route(library, mediacore_client):
     real = mediacore_client.post(url, json={"limit": 100}, headers=AUTH).get_json()
     assert real["totals"]["added"] == 1 and real["totals"]["unchanged"] == 9
     empty_body = mediacore_client.post(url, headers=AUTH)
-    assert empty_body.status_code == 200 and empty_body.get_json()["totals"]["unchanged"] == 10
+    assert empty_body.status_code == 200, empty_body.get_json()  # which lock, if a scan is refused
+    assert empty_body.get_json()["totals"]["unchanged"] == 10
     refreshed = mediacore_client.post(url, json={"categories": ["movies"], "refresh": True}, headers=AUTH)
     movies = refreshed.get_json()["categories"]["movies"]
     assert (movies["updated"], movies["unchanged"]) == (movies["files_found"], 0) and movies["updated"] > 1

@@ -19,6 +19,7 @@ Install with ``pip install 'mediacore[test]'``; the fixtures are there in every 
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import threading
@@ -295,12 +296,32 @@ def mediacore_app(media_library: MediaLibrary, monkeypatch: pytest.MonkeyPatch) 
 
     monkeypatch.setenv("MEDIACORE_API_TOKEN", TEST_TOKEN)
     app = create_app({"TESTING": True, "MEDIACORE_CONFIG": str(media_library.config_path)})
+    client_for(app)
     return app
 
 
 @pytest.fixture
 def mediacore_client(mediacore_app: Any) -> Any:
     return mediacore_app.test_client()
+
+
+def client_for(app: Any) -> Any:
+    """Flask's test client for ``app``, from now on reading every answer whole as it comes back:
+    a streamed file is then closed, as a server closes it, without each test closing its
+    responses."""
+    app.test_client_class = _whole_answers_client()
+    return app.test_client()
+
+
+@functools.cache
+def _whole_answers_client() -> type:
+    from flask.testing import FlaskClient
+
+    class WholeAnswersClient(FlaskClient):
+        def open(self, *args: Any, buffered: bool = True, **kwargs: Any) -> Any:
+            return super().open(*args, buffered=buffered, **kwargs)
+
+    return WholeAnswersClient
 
 
 @pytest.fixture

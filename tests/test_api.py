@@ -18,7 +18,7 @@ from werkzeug.test import Client, EnvironBuilder
 from mediacore import PosterImage, hookimpl
 from mediacore.locks import scan_lock
 from mediacore.models import MediaItem, database, utcnow
-from mediacore.testing import TEST_TOKEN, png_bytes
+from mediacore.testing import TEST_TOKEN, client_for, png_bytes
 
 AUTH = {"Authorization": f"Bearer {TEST_TOKEN}"}
 
@@ -487,18 +487,21 @@ def test_stream_lane_answers_players_exactly_as_the_view_does(library, mediacore
     library.scan()
     lane = mediacore_app.wsgi_app
     through_lane, view_only = Client(mediacore_app), Client(lane.next)
+
+    def both(url, **request):  # each answer read whole, so that its file is closed
+        return through_lane.open(url, buffered=True, **request), view_only.open(url, buffered=True, **request)
+
     for filename in ("beta.2005.mkv", "Café Ωmega (2003).mkv"):
         url = item_named(through_lane, filename)["stream_url"]
         for name, headers in LANE_REQUESTS.items():
             answer = lane.answer(EnvironBuilder(url, headers=headers).get_environ())
             assert answer is not None, name
             answer[2].close()
-            same_answer(through_lane.get(url, headers=headers), view_only.get(url, headers=headers))
+            same_answer(*both(url, headers=headers))
         for name, (method, query, headers) in VIEW_REQUESTS.items():
             environ = EnvironBuilder(url, method=method, query_string=query, headers=headers).get_environ()
             assert lane.answer(environ) is None, name
-            request = {"method": method, "query_string": query, "headers": headers}
-            same_answer(through_lane.open(url, **request), view_only.open(url, **request))
+            same_answer(*both(url, method=method, query_string=query, headers=headers))
     unknown = "/api/v1/media/999999/stream"
     assert lane.answer(EnvironBuilder(unknown).get_environ()) is None
     assert_error(through_lane.get(unknown), 404, "not_found")
@@ -532,11 +535,14 @@ def test_the_stream_lane_reads_an_items_row_again_after_a_second_and_after_a_wri
     lane = mediacore_app.wsgi_app
     lane.rows = RecentRows(ROW_SECONDS, clock=lambda: now[0])
 
-    def streamed(item):
+    def lane_answers(item):
         answer = lane.answer(EnvironBuilder(item["stream_url"], headers={"Range": "bytes=0-9"}).get_environ())
         if answer is not None:
             answer[2].close()
-        return answer is not None and mediacore_client.get(item["stream_url"]).status_code == 200
+        return answer is not None
+
+    def streamed(item):
+        return lane_answers(item) and mediacore_client.get(item["stream_url"]).status_code == 200
 
     # Deleted by another process (a CLI, another worker): streamed from the kept row for at
     # most ROW_SECONDS, then the row is read again and the item is gone.
@@ -545,7 +551,7 @@ def test_the_stream_lane_reads_an_items_row_again_after_a_second_and_after_a_wri
     with database.connection_context():
         MediaItem.update(status="deleted").where(MediaItem.id == elsewhere["id"]).execute()
     now[0] += ROW_SECONDS / 2
-    assert lane.answer(EnvironBuilder(elsewhere["stream_url"]).get_environ()) is not None
+    assert lane_answers(elsewhere)
     now[0] += ROW_SECONDS / 2
     assert not streamed(elsewhere)
     assert_error(mediacore_client.get(elsewhere["stream_url"]), 404, "not_found")
@@ -563,7 +569,7 @@ def test_stream_lane_wants_the_token_when_reads_need_one(library):
 
     settings = {"MEDIACORE_API_TOKEN": "a", "MEDIACORE_REQUIRE_AUTH_FOR_READ": True}
     app = create_app({"MEDIACORE_CONFIG": str(library.config_path), **settings})
-    client, token = app.test_client(), {"Authorization": "Bearer a"}
+    client, token = client_for(app), {"Authorization": "Bearer a"}
     items = client.get("/api/v1/media", headers=token).get_json()["items"]
     url = items[0]["stream_url"]
     for headers, status in (({}, 401), ({"Authorization": "Bearer b"}, 403)):

@@ -458,22 +458,12 @@ class MediaFile:
 _FILE_COLUMNS = ("path", "status", "category", "filename", "mime_type")
 
 
-def media_file(config: MediaConfig, item_id: int) -> MediaFile:
-    """An item's file, which must exist and lie under its category's root (five columns, not
-    the whole item)."""
-    file = file_of(item_id)
-    if not os.path.isfile(file.path):
-        raise _file_missing(item_id)
-    if not _under_its_root(config, file.category, file.path):
-        raise _outside_its_root(item_id)
-    return file
-
-
 def open_media_file(
     config: MediaConfig, item_id: int, file: MediaFile | None = None
 ) -> tuple[MediaFile, BinaryIO, os.stat_result]:
-    """:func:`media_file`, opened for reading: (the file, its handle, its ``fstat``). ``file``
-    is the item's row (:func:`file_of`) when the caller has read it already.
+    """An item's file, which must exist and lie under its category's root, opened for reading:
+    (the file, its handle, its ``fstat``). ``file`` is the item's row (:func:`file_of`) when the
+    caller has read it already.
 
     The file is checked once open, at the place the kernel resolved its name to: a symlink
     swapped in after the check cannot have another file sent, and the check costs one system

@@ -20,7 +20,7 @@ from .db import refresh_statistics
 from .errors import InvalidOption
 from .extract import Extraction, extract_many, extract_metadata, row_fields
 from .hooks import handle_missing
-from .library import get_item, media_file
+from .library import get_item, open_media_file
 from .locks import scan_lock
 from .models import METADATA_COLUMNS, MediaItem, database, get_setting, set_setting, utcnow
 from .scanner import FileEntry
@@ -281,9 +281,9 @@ class ItemRefresh:
 def refresh_item(config: MediaConfig, item_id: int) -> ItemRefresh:
     """Read one item's file again, changed or not (after editing its ``.nfo``), as a refresh
     scan would. Raises NotFound for an unknown or deleted item, or one whose file is gone."""
-    file = media_file(config, item_id)
+    file, handle, info = open_media_file(config, item_id)
+    handle.close()  # checked where it resolves to; the plugins open it themselves
     category = config.category(file.category)
-    info = os.stat(file.path)
     extraction = extract_metadata(file.path, category)
     row = item_row(FileEntry(file.path, info.st_size, info.st_mtime), category, extraction, utcnow())
     MediaItem.update(**row).where(MediaItem.id == item_id).execute()

@@ -26,7 +26,7 @@ from .auth import check_token, require_token
 from .errors import ApiError, bad_parameter, engine_status
 from .files import send_open_file, send_path
 from .openapi import openapi_document
-from .stream import file_etag, file_headers
+from .stream import file_headers
 from .uploads import drain, move_into, receive_upload
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -186,9 +186,7 @@ def stream(item_id: int) -> Response:
         # A Range that does not parse, or is not in bytes, is ignored as RFC 9110 asks.
         request.environ.pop("HTTP_RANGE")
     file, handle, stat = open_media_file(media_config(), item_id)
-    response = send_open_file(handle, stat, mimetype=file.content_type, etag=file_etag(stat))
-    response.headers.update(file_headers(file, stat, attachment=attachment))
-    return response
+    return send_open_file(handle, stat, file_headers(file, stat, attachment=attachment))
 
 
 @api.get("/media/<int:item_id>/poster")

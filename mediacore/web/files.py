@@ -62,25 +62,21 @@ class FileResponse(Response):
 def send_path(path: str | os.PathLike[str], **options: Any) -> Response:
     """werkzeug's ``send_file`` for a path, conditional and range-aware, sent by ``sendfile()``
     when the server can; ``options`` are ``send_file``'s (mimetype, etag, max_age...)."""
-    return _send_file(path, conditional=True, **options)
+    request.environ["wsgi.file_wrapper"] = FileBody
+    response = send_file(path, request.environ, conditional=True, response_class=FileResponse, **options)
+    return cast(FileResponse, response)
 
 
-def send_open_file(handle: BinaryIO, stat: os.stat_result, **options: Any) -> Response:
-    """:func:`send_path` for a file already open and checked (its ``fstat`` in ``stat``): what
-    is sent is what was checked, whatever its name points to by now. The response owns
-    ``handle``, also when it is an error."""
+def send_open_file(handle: BinaryIO, stat: os.stat_result, headers: list[tuple[str, str]]) -> Response:
+    """:func:`send_path` for a file already open and checked (its ``fstat`` in ``stat``), with
+    its ``headers`` (type, validators, disposition): what is sent is what was checked, whatever
+    its name points to by now. The response owns ``handle``, also when it is an error."""
+    request.environ["wsgi.file_wrapper"] = FileBody
     try:
-        # Given a file, send_file knows no size: the conditional and range answer is made here.
-        response = _send_file(handle, conditional=False, last_modified=stat.st_mtime, **options)
+        response = FileResponse(FileBody(handle), headers=headers, direct_passthrough=True)
         response.content_length = stat.st_size
         response.make_conditional(request.environ, accept_ranges=True, complete_length=stat.st_size)
         return response
     except BaseException:
         handle.close()
         raise
-
-
-def _send_file(path_or_file: str | os.PathLike[str] | BinaryIO, **options: Any) -> FileResponse:
-    request.environ["wsgi.file_wrapper"] = FileBody
-    response = send_file(path_or_file, request.environ, response_class=FileResponse, **options)
-    return cast(FileResponse, response)

@@ -63,11 +63,6 @@ def file_headers(file: MediaFile, stat: os.stat_result, *, attachment: bool = Fa
     return list(_file_headers(file, stat.st_ino, stat.st_mtime_ns, stat.st_size, attachment))
 
 
-def file_etag(stat: os.stat_result) -> str:
-    """Changes when the file is rewritten (size, mtime) or replaced by another (inode)."""
-    return _etag(stat.st_ino, stat.st_mtime_ns, stat.st_size)
-
-
 @functools.lru_cache(maxsize=1024)  # a player asks for one file's ranges one after another
 def _file_headers(
     file: MediaFile, inode: int, mtime_ns: int, size: int, attachment: bool
@@ -75,15 +70,12 @@ def _file_headers(
     return (
         ("Content-Type", get_content_type(file.content_type, "utf-8")),
         ("Accept-Ranges", "bytes"),
-        ("ETag", quote_etag(_etag(inode, mtime_ns, size))),
+        # The ETag changes when the file is rewritten (size, mtime) or replaced by another (inode).
+        ("ETag", quote_etag(f"{inode:x}-{mtime_ns:x}-{size:x}")),
         ("Last-Modified", http_date(mtime_ns // 1_000_000_000)),
         ("Cache-Control", CACHE_CONTROL),
         ("Content-Disposition", disposition(file.filename, attachment=attachment)),
     )
-
-
-def _etag(inode: int, mtime_ns: int, size: int) -> str:
-    return f"{inode:x}-{mtime_ns:x}-{size:x}"
 
 
 def disposition(filename: str, *, attachment: bool) -> str:

@@ -173,6 +173,7 @@ def test_cursor_pages_are_the_numbered_pages(media_library, mediacore_client):
         "sort=-size",
         "sort=-created_at",
         "sort=title&q=mil",
+        "sort=-year&q=mil",
     ):
         numbers, pages = by_numbers(query)
         assert by_cursors(query) == (numbers, pages), query

@@ -182,9 +182,6 @@ def stream(item_id: int) -> Response:
     """Every stream request :class:`~.stream.StreamLane` leaves to werkzeug: HEAD, conditional
     requests, downloads, several ranges, and errors."""
     attachment = bool_arg("download")
-    if "Range" in request.headers and (request.range is None or request.range.units != "bytes"):
-        # A Range that does not parse, or is not in bytes, is ignored as RFC 9110 asks.
-        request.environ.pop("HTTP_RANGE")
     file, handle, stat = open_media_file(media_config(), item_id)
     return send_open_file(handle, stat, file_headers(file, stat, attachment=attachment))
 

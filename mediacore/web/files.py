@@ -9,12 +9,19 @@ body cuts the range itself, so it stays the server's file wrapper and gunicorn s
 from __future__ import annotations
 
 import os
+import secrets
+from collections.abc import Iterator
 from typing import IO, Any, BinaryIO, cast
 
 from flask import Response, request
+from werkzeug.http import is_resource_modified, parse_range_header
 from werkzeug.utils import send_file
 
 BLOCK = 256 * 1024  # read size for servers that iterate the body
+#: A request for more byte ranges than this gets the whole file (RFC 9110, 14.2, lets a server
+#: ignore such a Range header: a few ranges cost a seek each, thousands of tiny ones are a denial
+#: of service). Ranges that overlap or are out of order werkzeug does not parse: ignored too.
+MAX_RANGES = 32
 
 
 class FileBody:
@@ -70,13 +77,104 @@ def send_path(path: str | os.PathLike[str], **options: Any) -> Response:
 def send_open_file(handle: BinaryIO, stat: os.stat_result, headers: list[tuple[str, str]]) -> Response:
     """:func:`send_path` for a file already open and checked (its ``fstat`` in ``stat``), with
     its ``headers`` (type, validators, disposition): what is sent is what was checked, whatever
-    its name points to by now. The response owns ``handle``, also when it is an error."""
+    its name points to by now. The response owns ``handle``, also when it is an error.
+
+    Several ranges are sent as ``multipart/byteranges`` (werkzeug refuses them with a 416)."""
     request.environ["wsgi.file_wrapper"] = FileBody
     try:
         response = FileResponse(FileBody(handle), headers=headers, direct_passthrough=True)
         response.content_length = stat.st_size
-        response.make_conditional(request.environ, accept_ranges=True, complete_length=stat.st_size)
+        environ, ranges = _ranges_to_send(request.environ, stat.st_size)
+        response.make_conditional(environ, accept_ranges=True, complete_length=stat.st_size)
+        if len(ranges) > 1 and response.status_code == 200 and _range_applies(request.environ, response):
+            _send_parts(response, handle, ranges, stat.st_size)
         return response
     except BaseException:
         handle.close()
         raise
+
+
+def _ranges_to_send(environ: dict[str, Any], size: int) -> tuple[dict[str, Any], list[tuple[int, int]]]:
+    """The environ to make the response conditional on, and the (start, stop) byte ranges of
+    the file the request's Range header asks for.
+
+    A Range that does not parse or is not in bytes is ignored, as RFC 9110 asks; so are too
+    many ranges. One range left is werkzeug's to send; several are taken out of
+    the environ and sent as parts; none that the file satisfies is werkzeug's 416."""
+    header = environ.get("HTTP_RANGE")
+    requested = parse_range_header(header) if header else None
+    if requested is None or requested.units != "bytes":
+        return _without_range(environ), []
+    ranges = [bounds for start, stop in requested.ranges if (bounds := _bounds(start, stop, size))]
+    if len(ranges) > MAX_RANGES:
+        return _without_range(environ), []
+    if len(ranges) == 1:
+        start, stop = ranges[0]
+        return {**environ, "HTTP_RANGE": f"bytes={start}-{stop - 1}"}, ranges
+    return (_without_range(environ) if ranges else environ), ranges
+
+
+def _without_range(environ: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in environ.items() if key != "HTTP_RANGE"}
+
+
+def _bounds(start: int, stop: int | None, size: int) -> tuple[int, int] | None:
+    """A parsed range's (start, stop) in a file of ``size`` bytes; None if it has no byte there."""
+    if start < 0:  # a suffix: the last -start bytes
+        start, stop = max(size + start, 0), size
+    else:
+        stop = size if stop is None else min(stop, size)
+    return (start, stop) if start < stop else None
+
+
+def _range_applies(environ: dict[str, Any], response: Response) -> bool:
+    """False when an If-Range names another version of the file: then the whole file is sent."""
+    return "HTTP_IF_RANGE" not in environ or not is_resource_modified(
+        environ,
+        response.headers.get("ETag"),
+        last_modified=response.headers.get("Last-Modified"),
+        ignore_if_range=False,
+    )
+
+
+def _send_parts(response: Response, handle: BinaryIO, ranges: list[tuple[int, int]], size: int) -> None:
+    """Make ``response`` a 206 of ``multipart/byteranges``: each range with its own headers, in
+    the order asked for (RFC 9110, 14.6)."""
+    boundary = secrets.token_hex(16)
+    content_type = response.headers.get("Content-Type", "application/octet-stream")
+    parts = [
+        (
+            f"\r\n--{boundary}\r\nContent-Type: {content_type}\r\n"
+            f"Content-Range: bytes {start}-{stop - 1}/{size}\r\n\r\n".encode("latin-1"),
+            (start, stop),
+        )
+        for start, stop in ranges
+    ]
+    tail = f"\r\n--{boundary}--\r\n".encode("latin-1")
+    response.status_code = 206
+    response.response = PartsBody(handle, parts, tail)
+    response.headers["Content-Type"] = f"multipart/byteranges; boundary={boundary}"
+    response.content_length = sum(len(head) + stop - start for head, (start, stop) in parts) + len(tail)
+
+
+class PartsBody:
+    """The body of a ``multipart/byteranges`` answer: each part's headers, then its bytes of
+    the file. Closing it closes the file, whether or not it was read."""
+
+    def __init__(self, file: IO[bytes], parts: list[tuple[bytes, tuple[int, int]]], tail: bytes) -> None:
+        self.file, self.parts, self.tail = file, parts, tail
+
+    def __iter__(self) -> Iterator[bytes]:
+        for head, (start, stop) in self.parts:
+            yield head
+            self.file.seek(start)
+            while start < stop:
+                data = self.file.read(min(BLOCK, stop - start))
+                if not data:  # the file shrank since it was measured: end short, as werkzeug does
+                    return
+                start += len(data)
+                yield data
+        yield self.tail
+
+    def close(self) -> None:
+        self.file.close()

@@ -448,7 +448,10 @@ def openapi_document(categories: list[str]) -> dict[str, Any]:
                     ],
                     "responses": {
                         "200": {"description": "Whole file", "content": {"*/*": BINARY}},
-                        "206": {"description": "Partial content", "content": {"*/*": BINARY}},
+                        "206": {
+                            "description": "One range, or several as multipart/byteranges",
+                            "content": {"*/*": BINARY, "multipart/byteranges": BINARY},
+                        },
                         "304": {"description": "Not modified"},
                         **_errors(400, 404, 416),
                     },

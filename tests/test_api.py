@@ -422,6 +422,9 @@ def test_stream_with_ranges_and_validators(library, mediacore_client):
     suffix = mediacore_client.get(url, headers={"Range": "bytes=-50"})
     assert suffix.status_code == 206 and suffix.data == content[-50:]
     assert suffix.headers["Content-Range"] == f"bytes {size - 50}-{size - 1}/{size}"
+    longer = mediacore_client.get(url, headers={"Range": f"bytes=-{size * 2}"})  # the whole file
+    assert longer.status_code == 206 and longer.data == content
+    assert longer.headers["Content-Range"] == f"bytes 0-{size - 1}/{size}"
 
     unsatisfiable = mediacore_client.get(url, headers={"Range": f"bytes={size + 10}-"})
     assert_error(unsatisfiable, 416, "requested_range_not_satisfiable")

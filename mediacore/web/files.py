@@ -99,8 +99,8 @@ def _ranges_to_send(environ: dict[str, Any], size: int) -> tuple[dict[str, Any],
     the file the request's Range header asks for.
 
     A Range that does not parse or is not in bytes is ignored, as RFC 9110 asks; so are too
-    many ranges. One range left is werkzeug's to send; several are taken out of
-    the environ and sent as parts; none that the file satisfies is werkzeug's 416."""
+    many ranges. One range left is werkzeug's to send; several are taken out of the environ
+    and sent as parts; none that the file satisfies is werkzeug's 416."""
     header = environ.get("HTTP_RANGE")
     requested = parse_range_header(header) if header else None
     if requested is None or requested.units != "bytes":
@@ -119,7 +119,8 @@ def _without_range(environ: dict[str, Any]) -> dict[str, Any]:
 
 
 def _bounds(start: int, stop: int | None, size: int) -> tuple[int, int] | None:
-    """A parsed range's (start, stop) in a file of ``size`` bytes; None if it has no byte there."""
+    """A parsed range's (start, stop) in a file of ``size`` bytes; None if it has no byte there.
+    A suffix longer than the file is the whole file (RFC 9110, 14.1.2; werkzeug answers 416)."""
     if start < 0:  # a suffix: the last -start bytes
         start, stop = max(size + start, 0), size
     else:

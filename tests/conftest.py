@@ -63,8 +63,9 @@ def running(
     log_path: Path,
     ready_url: str,
     preexec: Callable[[], None] | None = None,
-) -> Iterator[None]:
-    """Run a mediacore server command until the block ends; fail with its log if it never gets ready.
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a mediacore server command until the block ends (yields its process); fail with its
+    log if it never gets ready.
 
     ``preexec`` runs in the server's process before it starts (to set a resource limit)."""
     with open(log_path, "w") as log:
@@ -82,7 +83,7 @@ def running(
             pytest.fail(f"mediacore {arguments[0]} did not start:\n" + log_path.read_text())
         time.sleep(0.2)
     try:
-        yield
+        yield process
     finally:
         process.terminate()
         process.wait(timeout=20)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import os
 import re
 import resource
@@ -10,6 +12,8 @@ import socket
 import subprocess
 import threading
 import time
+from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -252,3 +256,55 @@ def test_a_busy_keep_alive_client_does_not_hold_up_another(media_library, tmp_pa
         busy.close()
     assert other_status == [200]
     assert answered_first, "the second client was answered only after the busy one's requests"
+
+
+def test_kept_alive_clients_are_spread_over_the_workers(media_library, tmp_path):
+    """A worker's threads share one interpreter lock, so two busy clients on one worker are
+    answered at a third of the rate they get on two. Four clients that connect one after
+    another and stay connected must end up two on each of two workers."""
+    port = free_port()
+    arguments = ["serve", "--port", str(port), "--workers", "2"]
+    ready = f"http://127.0.0.1:{port}/api/v1/health"
+    with running(arguments, dict(os.environ), tmp_path / "api.log", ready) as server:
+
+        def connected() -> http.client.HTTPConnection:
+            client = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            client.request("GET", "/api/v1/health")
+            response = client.getresponse()
+            assert response.status == 200 and response.getheader("Connection") != "close"
+            response.read()
+            return client
+
+        answered: set[int] = set()  # the server is ready once one worker is; wait for both
+        deadline = time.monotonic() + 30
+        while len(answered) < 2 and time.monotonic() < deadline:
+            with contextlib.closing(connected()) as probe:
+                answered.add(process_holding(probe.sock, port))
+        time.sleep(0.2)  # the workers see the probes' connections closed
+        clients = [connected() for _ in range(4)]
+        holders = [process_holding(client.sock, port) for client in clients]
+        workers = {holder: parent_of(holder) for holder in holders}
+        for client in clients:
+            client.close()
+    assert set(workers.values()) == {server.pid}, workers
+    assert sorted(Counter(holders).values()) == [2, 2], holders
+
+
+def process_holding(client: socket.socket, server_port: int) -> int:
+    """The process holding the server's end of a loopback TCP connection."""
+    client_port = client.getsockname()[1]
+    inode = next(
+        fields[9]
+        for fields in (line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:])
+        if int(fields[1].split(":")[1], 16) == server_port and int(fields[2].split(":")[1], 16) == client_port
+    )
+    for descriptors in Path("/proc").glob("[0-9]*/fd"):
+        with contextlib.suppress(OSError):  # processes come and go; others' are not ours to read
+            if any(os.readlink(link) == f"socket:[{inode}]" for link in descriptors.iterdir()):
+                return int(descriptors.parent.name)
+    raise AssertionError(f"no process holds the server's end of port {client_port}")
+
+
+def parent_of(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"^PPid:\s+(\d+)", status, re.MULTILINE)[1])

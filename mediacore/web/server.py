@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import select
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -13,11 +14,16 @@ from gunicorn.glogging import Logger
 from gunicorn.workers.gthread import ThreadWorker
 
 from . import create_app
+from .balance import RECHECK_SECONDS, WAIT_SECONDS, ConnectionCounts, Slot, waiting
 
 #: How long a worker thread waits on a kept-alive connection for its next request before it
 #: hands the connection back to the poller. A player asking for one range after another, or a
 #: client paging through a list, sends it within a fraction of this.
 LINGER_MS = 2.0
+
+
+#: What :class:`KeepAliveWorker` needs of gthread's event loop to spread connections (gunicorn 27).
+_EVENT_LOOP = ("set_accept_enabled", "wait_for_and_dispatch_events")
 
 
 class KeepAliveWorker(ThreadWorker):
@@ -31,7 +37,66 @@ class KeepAliveWorker(ThreadWorker):
     another connection is waiting for a thread: a busy client must not starve the others. A
     connection that stays quiet goes back to the poller as before, so an idle client holds no
     thread for longer than that.
+
+    A worker holding more connections than another stops accepting for a moment, so that the
+    other takes the new connection (:mod:`mediacore.web.balance`): a worker's threads share one
+    interpreter lock. This needs gthread's event loop of gunicorn 27 (``set_accept_enabled``);
+    with an older one, connections go to whichever worker takes them first, as before.
     """
+
+    _connections = 0
+    slot: Slot | None = None
+    _resume_at = 0.0  # while accepting is paused for another worker: when to resume
+    _left_once = False  # a connection was left to another worker and may still be waiting
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # in the master, before the fork
+        counts = getattr(self.app, "connection_counts", None)
+        if isinstance(counts, ConnectionCounts) and all(hasattr(ThreadWorker, name) for name in _EVENT_LOOP):
+            self.slot = counts.claim()
+
+    @property
+    def nr_conns(self) -> int:
+        """gthread's count of the connections this worker holds, published as it changes."""
+        return self._connections
+
+    @nr_conns.setter
+    def nr_conns(self, value: int) -> None:
+        self._connections = value
+        if self.slot is not None and self.booted and self.alive:
+            self.slot.publish(value)
+
+    def run(self) -> None:
+        if self.slot is not None:
+            self.slot.publish(self.nr_conns)  # accepting from now on
+        super().run()
+
+    def accept(self, *args: Any) -> None:
+        if self.slot is not None and not self._left_once and self.slot.fewer_elsewhere(self.nr_conns):
+            self._resume_at = time.monotonic() + WAIT_SECONDS
+            self.set_accept_enabled(False)
+            return
+        self._left_once = False
+        super().accept(*args)
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        if enabled and self._resume_at:  # gthread's loop asks on every turn
+            if time.monotonic() < self._resume_at and self.slot and self.slot.fewer_elsewhere(self.nr_conns):
+                return  # still paused: another worker holds fewer connections
+            # Resume. What still waits once the pause is over, no other worker took: take it.
+            self._left_once = time.monotonic() >= self._resume_at and any(map(waiting, self.sockets))
+            self._resume_at = 0.0
+        super().set_accept_enabled(enabled)
+
+    def wait_for_and_dispatch_events(self, timeout: float) -> None:
+        if self._resume_at:  # look at the others' counts again soon
+            timeout = max(0.0, min(timeout, RECHECK_SECONDS, self._resume_at - time.monotonic()))
+        super().wait_for_and_dispatch_events(timeout)
+
+    def handle_exit(self, sig: Any, frame: Any) -> None:
+        super().handle_exit(sig, frame)
+        if self.slot is not None:
+            self.slot.withdraw()
 
     def handle(self, conn: Any) -> Any:
         keepalive = super().handle(conn)
@@ -87,6 +152,7 @@ class _Gunicorn(BaseApplication):
     def __init__(self, app_factory: Any, options: dict[str, Any]) -> None:
         self.app_factory = app_factory
         self.options = options
+        self.connection_counts = ConnectionCounts(2 * options["workers"])  # room for restarts
         super().__init__()
 
     def load_config(self) -> None:
@@ -101,6 +167,13 @@ class _Gunicorn(BaseApplication):
         # and write to their pages, which then stop being shared with the other workers.
         gc.freeze()
         return app
+
+
+def _release_slot(server: Any, worker: Any) -> None:
+    """gunicorn's hook, in the master, once a worker has exited."""
+    counts = getattr(server.app, "connection_counts", None)
+    if isinstance(counts, ConnectionCounts):
+        counts.release(getattr(worker, "slot", None))
 
 
 def serve(
@@ -118,6 +191,7 @@ def serve(
         "graceful_timeout": 10,
         "accesslog": "-",
         "logger_class": AccessLogger,
+        "child_exit": _release_slot,
     }
     _Gunicorn(app_factory, options).run()
 

@@ -508,6 +508,8 @@ LANE_REQUESTS = {
     "beyond the end": {"Range": "bytes=10-999999999"},
     "not in bytes (ignored)": {"Range": "pages=1-2"},
     "overlapping ranges (ignored)": {"Range": "bytes=0-99,50-149"},
+    "two ranges, one beyond the end": {"Range": "bytes=0-9,999999999-"},
+    "a suffix longer than the file": {"Range": "bytes=-999999999"},
 }
 #: Requests it leaves to the Flask view (werkzeug's conditional and range handling, errors).
 VIEW_REQUESTS = {
@@ -517,7 +519,6 @@ VIEW_REQUESTS = {
     "If-Modified-Since": ("GET", "", {"If-Modified-Since": "Sat, 01 Jan 2000 00:00:00 GMT"}),
     "download": ("GET", "download=1", {}),
     "bad query": ("GET", "download=maybe", {}),
-    "two ranges, one beyond the end": ("GET", "", {"Range": "bytes=0-9,999999999-"}),
     "unsatisfiable": ("GET", "", {"Range": "bytes=999999999-"}),
 }
 

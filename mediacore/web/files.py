@@ -94,19 +94,23 @@ def send_open_file(handle: BinaryIO, stat: os.stat_result, headers: list[tuple[s
         raise
 
 
-def _ranges_to_send(environ: dict[str, Any], size: int) -> tuple[dict[str, Any], list[tuple[int, int]]]:
-    """The environ to make the response conditional on, and the (start, stop) byte ranges of
-    the file the request's Range header asks for.
-
-    A Range that does not parse or is not in bytes is ignored, as RFC 9110 asks; so are too
-    many ranges. One range left is werkzeug's to send; several are taken out of the environ
-    and sent as parts; none that the file satisfies is werkzeug's 416."""
-    header = environ.get("HTTP_RANGE")
+def requested_ranges(header: str | None, size: int) -> list[tuple[int, int]] | None:
+    """The (start, stop) byte ranges of a file of ``size`` bytes that a Range header asks for
+    and the file satisfies; None for a Range header to ignore, as RFC 9110 asks (none, one
+    that does not parse or is not in bytes) or lets a server (more than :data:`MAX_RANGES`)."""
     requested = parse_range_header(header) if header else None
     if requested is None or requested.units != "bytes":
-        return _without_range(environ), []
+        return None
     ranges = [bounds for start, stop in requested.ranges if (bounds := _bounds(start, stop, size))]
-    if len(ranges) > MAX_RANGES:
+    return None if len(ranges) > MAX_RANGES else ranges
+
+
+def _ranges_to_send(environ: dict[str, Any], size: int) -> tuple[dict[str, Any], list[tuple[int, int]]]:
+    """The environ to make the response conditional on, and the byte ranges to send
+    (:func:`requested_ranges`). One range is werkzeug's to send; several are taken out of the
+    environ and sent as parts; none that the file satisfies is werkzeug's 416."""
+    ranges = requested_ranges(environ.get("HTTP_RANGE"), size)
+    if ranges is None:
         return _without_range(environ), []
     if len(ranges) == 1:
         start, stop = ranges[0]

@@ -28,13 +28,13 @@ from unicodedata import normalize
 from urllib.parse import quote
 
 from flask import Flask, request
-from werkzeug.http import dump_options_header, http_date, parse_range_header, quote_etag
+from werkzeug.http import dump_options_header, http_date, quote_etag
 from werkzeug.utils import get_content_type
 
 from ..db import borrowed_connection
 from ..library import MediaFile, file_of, open_media_file
 from .auth import token_error
-from .files import FileBody
+from .files import FileBody, requested_ranges
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -179,15 +179,14 @@ def _file_answer(
 ) -> tuple[str, list[Header], FileBody] | None:
     headers = file_headers(file, stat)
     body = FileBody(handle)
-    requested = parse_range_header(range_header) if range_header else None
-    if requested is None or requested.units != "bytes":  # none, or one to ignore (RFC 9110)
+    ranges = requested_ranges(range_header, stat.st_size)
+    if ranges is None:  # none, or one to ignore
         headers.append(("Content-Length", str(stat.st_size)))
         return "200 OK", headers, body
-    bounds = requested.range_for_length(stat.st_size)
-    if bounds is None:  # several ranges, or none that the file satisfies: the view's 206 or 416
+    if len(ranges) != 1:  # several ranges, or none that the file satisfies: the view's 206 or 416
         handle.close()
         return None
-    start, stop = bounds
+    start, stop = ranges[0]
     body.narrow(start, stop - start)
     headers.append(("Content-Length", str(stop - start)))
     headers.append(("Content-Range", f"bytes {start}-{stop - 1}/{stat.st_size}"))

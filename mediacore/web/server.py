@@ -44,6 +44,7 @@ class KeepAliveWorker(ThreadWorker):
     with an older one, connections go to whichever worker takes them first, as before.
     """
 
+    cfg: Any  # gunicorn's Config; a SettledConfig once the worker runs
     _connections = 0
     slot: Slot | None = None
     _resume_at = 0.0  # while accepting is paused for another worker: when to resume
@@ -65,6 +66,10 @@ class KeepAliveWorker(ThreadWorker):
         self._connections = value
         if self.slot is not None and self.booted and self.alive:
             self.slot.publish(value)
+
+    def init_process(self) -> None:
+        self.cfg = SettledConfig(self.cfg)  # in the worker, after the fork: the master's is unchanged
+        super().init_process()
 
     def run(self) -> None:
         if self.slot is not None:
@@ -114,6 +119,23 @@ class KeepAliveWorker(ThreadWorker):
         does not say, assume one is and keep gthread's own behaviour)."""
         queue = getattr(self.tpool, "_work_queue", None)
         return queue is None or not queue.empty()
+
+
+class SettledConfig:
+    """A worker's gunicorn settings, each read once.
+
+    gunicorn reads its settings through ``Config.__getattr__`` (a lookup and a method call, ~0.5
+    µs) some 26 times a request (``is_ssl``, limits, hooks, ``keepalive``...): ~20 % of the Python
+    a 1 MiB range costs (bench/RESULTS.md). Settings do not change in a running worker (a reload
+    starts new workers), so each value is kept as read."""
+
+    def __init__(self, cfg: Any) -> None:
+        self._cfg = cfg
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._cfg, name)
+        setattr(self, name, value)
+        return value
 
 
 def _next_request_within(conn: Any, milliseconds: float) -> bool:

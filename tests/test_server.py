@@ -126,6 +126,23 @@ def test_errors_over_http_are_json(api_server):
         assert set(response.json()["error"]) == {"code", "message"}
 
 
+def test_servers_side_by_side_write_nothing_to_the_home_folder(media_library, tmp_path):
+    """gunicorn (25.1 and later) opens a control socket in the user's home unless told not to:
+    the API and the console, or two libraries' servers, would take it from each other."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {key: value for key, value in os.environ.items() if key != "XDG_RUNTIME_DIR"}
+    env["HOME"] = str(home)
+    ports = free_port(), free_port()
+    urls = [f"http://127.0.0.1:{port}/api/v1/health" for port in ports]
+    with (
+        running(["serve", "--port", str(ports[0])], env, tmp_path / "one.log", urls[0]),
+        running(["serve", "--port", str(ports[1])], env, tmp_path / "two.log", urls[1]),
+    ):
+        assert [requests.get(url, timeout=10).status_code for url in urls] == [200, 200]
+    assert list(home.iterdir()) == []
+
+
 def test_each_request_is_logged_in_the_combined_format(api_server, tmp_path):
     headers = {"User-Agent": 'player "x" 1.0', "Referer": "http://127.0.0.1/console"}
     assert requests.get(f"{api_server}/api/v1/media?q=a%22b", headers=headers, timeout=10).ok

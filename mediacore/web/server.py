@@ -180,6 +180,10 @@ class _Gunicorn(BaseApplication):
     def load_config(self) -> None:
         for key, value in self.options.items():
             self.cfg.set(key, value)
+        if "control_socket_disable" in self.cfg.settings:
+            # gunicorn 25.1 and later listen on one control socket per user ($HOME/.gunicorn):
+            # the API and the console (or two libraries) would take it from each other.
+            self.cfg.set("control_socket_disable", True)
 
     def load(self) -> Any:
         app = self.app_factory()

@@ -7,8 +7,10 @@ import os
 import shutil
 import stat
 from datetime import datetime, timezone
+from email.message import Message
 from email.parser import BytesParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -445,6 +447,14 @@ def test_stream_with_ranges_and_validators(library, mediacore_client):
     )
 
 
+def byteranges(answer: Any) -> list[Message]:
+    """The parts of a ``multipart/byteranges`` answer, read by the standard library's parser."""
+    head = f"Content-Type: {answer.headers['Content-Type']}\r\n\r\n".encode()
+    parts = BytesParser().parsebytes(head + answer.data).get_payload()
+    assert isinstance(parts, list)
+    return parts
+
+
 def test_several_ranges_come_as_multipart_byteranges(library, mediacore_app, mediacore_client):
     item = item_named(mediacore_client, "beta.2005.mkv")
     url, content = item["stream_url"], Path(item["path"]).read_bytes()
@@ -455,10 +465,9 @@ def test_several_ranges_come_as_multipart_byteranges(library, mediacore_app, med
     answer = mediacore_client.get(url, headers=asked)
     assert answer.status_code == 206 and answer.mimetype == "multipart/byteranges"
     assert answer.headers["Content-Length"] == str(len(answer.data))
-    head = f"Content-Type: {answer.headers['Content-Type']}\r\n\r\n".encode()
-    parts = BytesParser().parsebytes(head + answer.data).get_payload()
     assert [
-        (part["Content-Type"], part["Content-Range"], part.get_payload(decode=True)) for part in parts
+        (part["Content-Type"], part["Content-Range"], part.get_payload(decode=True))
+        for part in byteranges(answer)
     ] == [
         ("video/x-matroska", f"bytes 0-9/{size}", content[:10]),
         ("video/x-matroska", f"bytes 100-199/{size}", content[100:200]),
@@ -668,6 +677,16 @@ def test_poster_fallbacks_resize_and_caching(library, mediacore_client):
 
     placeholder = poster("02.flac")
     assert placeholder.headers["X-Poster-Source"] == "placeholder" and placeholder.mimetype == "image/png"
+    # Posters, whether files (a video frame) or made in memory (a placeholder), answer byte
+    # ranges as streams do: several come as multipart/byteranges.
+    assert frame.headers["Last-Modified"]
+    for name, whole in (("beta.2005.mkv", frame.data), ("02.flac", placeholder.data)):
+        item_id = item_named(mediacore_client, name)["id"]
+        asked = {"Range": "bytes=0-3,-4"}
+        parts = mediacore_client.get(f"/api/v1/media/{item_id}/poster", headers=asked)
+        assert parts.status_code == 206 and parts.mimetype == "multipart/byteranges", name
+        payloads = [part.get_payload(decode=True) for part in byteranges(parts)]
+        assert payloads == [whole[:4], whole[-4:]], name
     image = poster("photo.png")
     assert image.headers["X-Poster-Source"] == "self"
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from io import BytesIO
 from typing import Any, overload
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from werkzeug.http import parse_options_header
+from werkzeug.http import parse_options_header, quote_etag
 
 from ..config import MediaConfig
-from ..errors import MediacoreError, UnknownCategory
+from ..errors import MediacoreError, NotFound, UnknownCategory
 from ..ingestion import UploadDetails, check_extension, ingest_upload, safe_filename
 from ..library import (
     ListQuery,
@@ -183,23 +184,26 @@ def stream(item_id: int) -> Response:
     requests, downloads, several ranges, and errors."""
     attachment = bool_arg("download")
     file, handle, stat = open_media_file(media_config(), item_id)
-    return send_open_file(handle, stat, file_headers(file, stat, attachment=attachment))
+    return send_open_file(handle, stat.st_size, file_headers(file, stat, attachment=attachment))
 
 
 @api.get("/media/<int:item_id>/poster")
 def poster(item_id: int) -> Response:
     width = int_arg("w")
     found = poster_for(media_config(), get_item(item_id), width)
-    if found.path is not None:
-        response = send_path(found.path, mimetype=found.content_type, etag=found.etag, max_age=POSTER_MAX_AGE)
-    else:
-        response = Response(found.data, mimetype=found.content_type)
-        response.set_etag(found.etag)
-        response.cache_control.public = True
-        response.cache_control.max_age = POSTER_MAX_AGE
-        response.make_conditional(request)
-    response.headers["X-Poster-Source"] = found.source
-    return response
+    headers = [
+        ("Content-Type", found.content_type),
+        ("ETag", quote_etag(found.etag)),
+        ("Cache-Control", f"public, max-age={POSTER_MAX_AGE}"),
+        ("X-Poster-Source", found.source),
+    ]
+    if found.path is None:  # made in memory: embedded art, a placeholder
+        data = found.data or b""
+        return send_open_file(BytesIO(data), len(data), headers)
+    try:
+        return send_path(found.path, headers)
+    except FileNotFoundError:  # removed since it was found (a sidecar, a cache being pruned)
+        raise NotFound(f"no poster for media item {item_id}") from None
 
 
 @api.post("/media/upload")

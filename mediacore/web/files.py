@@ -11,11 +11,10 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
-from typing import IO, Any, BinaryIO, cast
+from typing import IO, Any
 
 from flask import Response, request
-from werkzeug.http import is_resource_modified, parse_range_header
-from werkzeug.utils import send_file
+from werkzeug.http import http_date, is_resource_modified, parse_range_header
 
 BLOCK = 256 * 1024  # read size for servers that iterate the body
 #: A request for more byte ranges than this gets the whole file (RFC 9110, 14.2, lets a server
@@ -66,28 +65,32 @@ class FileResponse(Response):
             super()._wrap_range_response(start, length)
 
 
-def send_path(path: str | os.PathLike[str], **options: Any) -> Response:
-    """werkzeug's ``send_file`` for a path, conditional and range-aware, sent by ``sendfile()``
-    when the server can; ``options`` are ``send_file``'s (mimetype, etag, max_age...)."""
-    request.environ["wsgi.file_wrapper"] = FileBody
-    response = send_file(path, request.environ, conditional=True, response_class=FileResponse, **options)
-    return cast(FileResponse, response)
+def send_path(path: str, headers: list[tuple[str, str]]) -> Response:
+    """:func:`send_open_file` for a file by name (a poster), with its Last-Modified."""
+    handle = open(path, "rb", buffering=0)  # noqa: SIM115 - the response owns it
+    try:
+        stat = os.fstat(handle.fileno())
+    except BaseException:
+        handle.close()
+        raise
+    return send_open_file(handle, stat.st_size, [*headers, ("Last-Modified", http_date(stat.st_mtime))])
 
 
-def send_open_file(handle: BinaryIO, stat: os.stat_result, headers: list[tuple[str, str]]) -> Response:
-    """:func:`send_path` for a file already open and checked (its ``fstat`` in ``stat``), with
-    its ``headers`` (type, validators, disposition): what is sent is what was checked, whatever
-    its name points to by now. The response owns ``handle``, also when it is an error.
+def send_open_file(handle: IO[bytes], size: int, headers: list[tuple[str, str]]) -> Response:
+    """An open file of ``size`` bytes with its ``headers`` (type, validators, disposition),
+    conditional and range-aware, sent by ``sendfile()`` when the server can: what is sent is
+    what was checked, whatever its name points to by now. The response owns ``handle``, also
+    when it is an error.
 
     Several ranges are sent as ``multipart/byteranges`` (werkzeug refuses them with a 416)."""
     request.environ["wsgi.file_wrapper"] = FileBody
     try:
         response = FileResponse(FileBody(handle), headers=headers, direct_passthrough=True)
-        response.content_length = stat.st_size
-        environ, ranges = _ranges_to_send(request.environ, stat.st_size)
-        response.make_conditional(environ, accept_ranges=True, complete_length=stat.st_size)
+        response.content_length = size
+        environ, ranges = _ranges_to_send(request.environ, size)
+        response.make_conditional(environ, accept_ranges=True, complete_length=size)
         if len(ranges) > 1 and response.status_code == 200 and _range_applies(request.environ, response):
-            _send_parts(response, handle, ranges, stat.st_size)
+            _send_parts(response, handle, ranges, size)
         return response
     except BaseException:
         handle.close()
@@ -142,7 +145,7 @@ def _range_applies(environ: dict[str, Any], response: Response) -> bool:
     )
 
 
-def _send_parts(response: Response, handle: BinaryIO, ranges: list[tuple[int, int]], size: int) -> None:
+def _send_parts(response: Response, handle: IO[bytes], ranges: list[tuple[int, int]], size: int) -> None:
     """Make ``response`` a 206 of ``multipart/byteranges``: each range with its own headers, in
     the order asked for (RFC 9110, 14.6)."""
     boundary = secrets.token_hex(16)

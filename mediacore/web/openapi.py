@@ -255,6 +255,12 @@ SCHEMAS: dict[str, Any] = {
 }
 
 BINARY = {"schema": {"type": "string", "format": "binary"}}
+#: Files (streams and posters) answer byte ranges alike (``files.send_open_file``).
+RANGE = {"name": "Range", "in": "header", "required": False, "schema": {"type": "string"}}
+PARTIAL = {
+    "description": "One range, or several as multipart/byteranges",
+    "content": {"*/*": BINARY, "multipart/byteranges": BINARY},
+}
 
 
 def openapi_document(categories: list[str]) -> dict[str, Any]:
@@ -444,14 +450,11 @@ def openapi_document(categories: list[str]) -> dict[str, Any]:
                     "parameters": [
                         ITEM_ID,
                         _query("download", {"type": "boolean"}, "Send as an attachment"),
-                        {"name": "Range", "in": "header", "required": False, "schema": {"type": "string"}},
+                        RANGE,
                     ],
                     "responses": {
                         "200": {"description": "Whole file", "content": {"*/*": BINARY}},
-                        "206": {
-                            "description": "One range, or several as multipart/byteranges",
-                            "content": {"*/*": BINARY, "multipart/byteranges": BINARY},
-                        },
+                        "206": PARTIAL,
                         "304": {"description": "Not modified"},
                         **_errors(400, 404, 416),
                     },
@@ -465,14 +468,16 @@ def openapi_document(categories: list[str]) -> dict[str, Any]:
                         _query(
                             "w", {"type": "integer", "minimum": 16, "maximum": 2000}, "Resize to this width"
                         ),
+                        RANGE,
                     ],
                     "responses": {
                         "200": {
                             "description": "Image; X-Poster-Source names the fallback",
                             "content": {"image/*": BINARY},
                         },
+                        "206": PARTIAL,
                         "304": {"description": "Not modified"},
-                        **_errors(400, 404),
+                        **_errors(400, 404, 416),
                     },
                 }
             },

@@ -15,7 +15,7 @@ import click
 
 from . import __version__
 from .config import read_disabled_plugins, resolve_config_path
-from .errors import ConfigError, DatabaseUnavailable, MediacoreError, ScanAlreadyRunning
+from .errors import AddressUnavailable, ConfigError, DatabaseUnavailable, MediacoreError, ScanAlreadyRunning
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,6 +34,7 @@ class MediacoreGroup(click.Group):
             click.echo(f"Error: {exc}", err=True)
             code = {
                 ConfigError: EXIT_CONFIG,
+                AddressUnavailable: EXIT_CONFIG,
                 DatabaseUnavailable: EXIT_DATABASE,
                 ScanAlreadyRunning: EXIT_BUSY,
             }

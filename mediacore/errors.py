@@ -38,6 +38,11 @@ class DatabaseUnavailable(MediacoreError):
     """The database URL cannot be opened or the server does not answer."""
 
 
+class AddressUnavailable(MediacoreError):
+    """A server cannot listen where it was asked to: the port is taken, the host is not this
+    machine's, the port needs privileges."""
+
+
 class ScanAlreadyRunning(MediacoreError):
     """Another maintenance scan holds the scan lock."""
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 
 from mediacore.testing import MediaFactory
 
@@ -46,6 +47,30 @@ def test_scan_errors_are_one_line_with_exit_codes(cli, media_library):
     assert "Traceback" not in no_db.stderr + unknown.stderr and no_db.stderr.count("\n") == 1
     missing_config = cli("--config", "/nonexistent/x.yml", "scan")
     assert missing_config.returncode == 2 and "config file not found" in missing_config.stderr
+
+
+def test_a_server_that_cannot_listen_says_so_in_one_line(cli, media_library):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        results = {
+            "api": cli("serve", "--port", str(port)),
+            "console": cli(
+                "admin",
+                "--port",
+                str(port),
+                env={"FLASK_API_BASE_URL": "http://127.0.0.1:9", "MEDIACORE_ADMIN_PASSWORD": "x"},
+            ),
+        }
+    for name, result in results.items():
+        errors = [line for line in result.stderr.splitlines() if line.startswith("Error")]
+        assert result.returncode == 2, (name, result.stderr)
+        assert errors == [
+            f"Error: cannot listen on 127.0.0.1:{port}: Address already in use"
+            " (another server? choose another with --port)"
+        ], name
+        assert "Traceback" not in result.stderr and "gunicorn" not in result.stderr, name
 
 
 def test_second_scan_while_one_runs_is_refused(cli, media_library):

@@ -3,8 +3,10 @@ request in the same thread, and send files and byte ranges with sendfile()."""
 
 from __future__ import annotations
 
+import errno
 import gc
 import select
+import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +15,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 from gunicorn.workers.gthread import ThreadWorker
 
+from ..errors import AddressUnavailable
 from . import create_app
 from .balance import RECHECK_SECONDS, WAIT_SECONDS, ConnectionCounts, Slot, waiting
 
@@ -207,6 +210,7 @@ def serve(
 ) -> None:
     """Run a WSGI app factory under gunicorn's threaded workers (:class:`KeepAliveWorker`); the
     API and the console both use it."""
+    check_address(host, port)
     options = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,
@@ -220,6 +224,23 @@ def serve(
         "child_exit": _release_slot,
     }
     _Gunicorn(app_factory, options).run()
+
+
+def check_address(host: str, port: int) -> None:
+    """Raise :class:`AddressUnavailable` when a server could not listen on ``host:port``:
+    gunicorn would try five times, a second apart, logging each try, then exit."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+            probe.bind(address)
+    except OSError as error:  # socket.gaierror too: a host name that does not resolve
+        reason = error.strerror or str(error)
+        if error.errno == errno.EADDRINUSE:
+            reason += " (another server? choose another with --port)"
+        raise AddressUnavailable(f"cannot listen on {host}:{port}: {reason}") from None
 
 
 def serve_api(

@@ -7,6 +7,7 @@ import errno
 import gc
 import select
 import socket
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -167,10 +168,26 @@ class AccessLogger(Logger):
             for value in (line, environ.get("HTTP_REFERER", "-"), environ.get("HTTP_USER_AGENT", "-"))
         )
         status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
-        address, now, sent = environ.get("REMOTE_ADDR", "-"), self.now(), resp.sent
+        address, now, sent = environ.get("REMOTE_ADDR", "-"), self.now(), _sent(resp, environ)
         self.access_log.info(
             '%s - - %s "%s" %s %s "%s" "%s"', address, now, request, status, sent, referer, agent
         )
+
+
+def _sent(resp: Any, environ: dict[str, Any]) -> int:
+    """The body bytes a response sent. gunicorn counts those written from Python only, not a
+    file's (or a range's) sent by ``sendfile()``: a body that went out whole that way is its
+    Content-Length. One cut short (the client went away) is being logged while its error is
+    raised, and counts what gunicorn counted."""
+    if (
+        resp.sent == 0
+        and resp.headers_sent
+        and resp.response_length
+        and environ["REQUEST_METHOD"] != "HEAD"
+        and sys.exc_info()[1] is None
+    ):
+        return int(resp.response_length)
+    return int(resp.sent)
 
 
 class _Gunicorn(BaseApplication):

@@ -246,13 +246,11 @@ def serve(
 def check_address(host: str, port: int) -> None:
     """Raise :class:`AddressUnavailable` when a server could not listen on ``host:port``:
     gunicorn would try five times, a second apart, logging each try, then exit."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as gunicorn picks it
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-        with socket.socket(family, kind, proto) as probe:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
-            probe.bind(address)
+            probe.bind((host, port))
     except OSError as error:  # socket.gaierror too: a host name that does not resolve
         reason = error.strerror or str(error)
         if error.errno == errno.EADDRINUSE:

@@ -124,7 +124,7 @@ def test_a_large_scan_refreshes_the_planner_statistics(media_library, monkeypatc
 def test_an_older_search_index_is_rebuilt_for_the_available_items(media_library):
     """A library made before migration 8 has a search index of every item; once upgraded, a
     search lists the available items from the index and finds the others by status."""
-    from mediacore.library import ListQuery, list_items
+    from mediacore.listing import ListQuery, list_items
     from mediacore.models import MediaItem
 
     for title in ("Harbor Lights", "Harbor Mist", "Lost Harbor"):

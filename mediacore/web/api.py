@@ -11,16 +11,8 @@ from werkzeug.http import parse_options_header, quote_etag
 from ..config import MediaConfig
 from ..errors import MediacoreError, NotFound, UnknownCategory
 from ..ingestion import UploadDetails, check_extension, ingest_upload, safe_filename
-from ..library import (
-    ListQuery,
-    category_counts,
-    check_database,
-    delete_item,
-    get_item,
-    library_stats,
-    list_items,
-    open_media_file,
-)
+from ..library import category_counts, check_database, delete_item, get_item, library_stats, open_media_file
+from ..listing import ListQuery, list_items
 from ..maintenance import ScanOptions, refresh_item, run_maintenance_scan
 from ..posters import poster_for
 from .auth import check_token, require_token

@@ -8,7 +8,7 @@ from typing import Any
 from peewee import BigIntegerField, CharField, DateTimeField, DoubleField, IntegerField, TextField
 
 from .. import __version__
-from ..library import MAX_PAGE, MAX_PER_PAGE, SORT_FIELDS
+from ..listing import MAX_PAGE, MAX_PER_PAGE, SORT_FIELDS
 from ..models import SOURCES, STATUSES, JSONField, MediaItem
 
 _JSON_TYPES = (

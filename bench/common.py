@@ -39,13 +39,19 @@ class Figure:
     def ratio(self) -> float | None:
         return self.value / self.baseline if self.baseline else None
 
-    def line(self) -> str:
+    def line(self, *, judged: bool = True) -> str:
+        """The figure as printed; ``judged`` False for a run at other sizes than the targets'."""
         ratio = (
             f"  = {self.ratio:.2f}x {self.baseline_name} ({self.baseline:.4g} {self.unit})"
             if self.ratio
             else ""
         )
-        verdict = "" if self.holds is None else ("  [target holds]" if self.holds else "  [TARGET MISSED]")
+        if self.holds is None:
+            verdict = ""
+        elif not judged:
+            verdict = "  [judged at full size only]"
+        else:
+            verdict = "  [target holds]" if self.holds else "  [TARGET MISSED]"
         return f"{self.name:<46} {self.value:>10.4g} {self.unit}{ratio}  target: {self.target}{verdict}"
 
 

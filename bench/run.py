@@ -2,7 +2,9 @@
 
 Each figure is printed as a ratio against a baseline measured in the same run on the same
 machine; the JSON report holds every figure and the machine. The exit status is 1 when a
-target does not hold.
+target does not hold. The targets are for the full sizes: ``--quick`` is a smoke run, at sizes
+where fixed costs (an interpreter starting, a request's own cost) outweigh what a target
+measures, so its figures are printed and reported but not judged.
 """
 
 from __future__ import annotations
@@ -54,14 +56,14 @@ def main() -> int:
             print(f"== {name} ({sizes[name]:,})", flush=True)
             part = module.run(work / name, sizes[name])
             for figure in part:
-                print(figure.line(), flush=True)
+                print(figure.line(judged=not arguments.quick), flush=True)
             figures += part
     finally:
         write_report(figures, arguments.report, arguments.quick)
         if not arguments.keep:
             shutil.rmtree(work, ignore_errors=True)
     print(f"report: {arguments.report}")
-    return 0 if all(figure.holds is not False for figure in figures) else 1
+    return 0 if arguments.quick or all(figure.holds is not False for figure in figures) else 1
 
 
 if __name__ == "__main__":

@@ -26,6 +26,16 @@ function showError(node, message) {
   node.classList.add("error");
 }
 
+// Calls `handler(form)` instead of submitting the form with this id, on a page that has one.
+function onSubmit(id, handler) {
+  const form = document.getElementById(id);
+  if (!form) return;
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    handler(form);
+  });
+}
+
 function element(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
   Object.entries(attributes).forEach(([key, value]) => node.setAttribute(key, value));
@@ -71,30 +81,25 @@ function renderSummary(summary) {
     element("td", {}, String(totals.missing)), element("td", {}, "")));
 }
 
-function setupScan() {
-  const form = document.getElementById("scan-form");
-  if (!form) return;
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const status = form.querySelector(".status");
-    const body = {
-      categories: [...form.querySelectorAll('input[name="categories"]:checked')].map((box) => box.value),
-      dry_run: form.querySelector('input[name="dry_run"]').checked,
-      refresh: form.querySelector('input[name="refresh"]').checked,
-    };
-    const limit = form.querySelector('input[name="limit"]').value;
-    if (limit) body.limit = Number(limit);
-    status.textContent = "Scanning…";
-    form.querySelector("button").disabled = true;
-    try {
-      renderSummary(await apiCall("POST", "/admin/media/maintenance-scan", body));
-      status.textContent = body.dry_run ? "Dry run finished: nothing was written." : "Scan finished.";
-    } catch (error) {
-      showError(status, `Scan failed: ${error.message}`);
-    } finally {
-      form.querySelector("button").disabled = false;
-    }
-  });
+async function scan(form) {
+  const status = form.querySelector(".status");
+  const body = {
+    categories: [...form.querySelectorAll('input[name="categories"]:checked')].map((box) => box.value),
+    dry_run: form.querySelector('input[name="dry_run"]').checked,
+    refresh: form.querySelector('input[name="refresh"]').checked,
+  };
+  const limit = form.querySelector('input[name="limit"]').value;
+  if (limit) body.limit = Number(limit);
+  status.textContent = "Scanning…";
+  form.querySelector("button").disabled = true;
+  try {
+    renderSummary(await apiCall("POST", "/admin/media/maintenance-scan", body));
+    status.textContent = body.dry_run ? "Dry run finished: nothing was written." : "Scan finished.";
+  } catch (error) {
+    showError(status, `Scan failed: ${error.message}`);
+  } finally {
+    form.querySelector("button").disabled = false;
+  }
 }
 
 // -- upload ---------------------------------------------------------------------------------------
@@ -156,50 +161,43 @@ function setupUpload() {
 
 // -- refresh --------------------------------------------------------------------------------------
 
-function setupRefresh() {
-  const form = document.getElementById("refresh-form");
-  if (!form) return;
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const result = form.querySelector(".result");
-    result.textContent = "Reading…";
-    try {
-      const answer = await apiCall("POST", `/admin/media/${form.dataset.id}/refresh`);
-      if (answer.errors.length) {  // stays on screen: reload to see what was read
-        showError(result, `Refreshed, with errors: ${answer.errors.join("; ")}`);
-        return;
-      }
-      result.textContent = "Refreshed.";
-      setTimeout(() => { window.location.reload(); }, 800);
-    } catch (error) {
-      showError(result, `Refresh failed: ${error.message}`);
+async function refresh(form) {
+  const result = form.querySelector(".result");
+  result.textContent = "Reading…";
+  try {
+    const answer = await apiCall("POST", `/admin/media/${form.dataset.id}/refresh`);
+    if (answer.errors.length) {  // stays on screen: reload to see what was read
+      showError(result, `Refreshed, with errors: ${answer.errors.join("; ")}`);
+      return;
     }
-  });
+    result.textContent = "Refreshed.";
+    setTimeout(() => { window.location.reload(); }, 800);
+  } catch (error) {
+    showError(result, `Refresh failed: ${error.message}`);
+  }
 }
 
 // -- delete ---------------------------------------------------------------------------------------
 
-function setupDelete() {
-  const form = document.getElementById("delete-form");
-  if (!form) return;
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const mode = form.querySelector('input[name="mode"]:checked').value;
-    const words = { soft: "Hide this item?", hard: "Remove this item from the library?",
-                    file: "Remove this item AND delete its file from disk? This cannot be undone." };
-    if (!window.confirm(words[mode])) return;
-    const query = mode === "soft" ? "?soft=true" : mode === "file" ? "?delete_file=true" : "";
-    const result = form.querySelector(".result");
-    try {
-      const answer = await apiCall("DELETE", `/admin/media/${form.dataset.id}${query}`);
-      result.textContent = `Deleted (${answer.deleted}${answer.file_deleted ? ", file removed" : ""}).`;
-      setTimeout(() => { window.location.href = "/"; }, 800);
-    } catch (error) {
-      showError(result, `Delete failed: ${error.message}`);
-    }
-  });
+async function deleteItem(form) {
+  const mode = form.querySelector('input[name="mode"]:checked').value;
+  const words = { soft: "Hide this item?", hard: "Remove this item from the library?",
+                  file: "Remove this item AND delete its file from disk? This cannot be undone." };
+  if (!window.confirm(words[mode])) return;
+  const query = mode === "soft" ? "?soft=true" : mode === "file" ? "?delete_file=true" : "";
+  const result = form.querySelector(".result");
+  try {
+    const answer = await apiCall("DELETE", `/admin/media/${form.dataset.id}${query}`);
+    result.textContent = `Deleted (${answer.deleted}${answer.file_deleted ? ", file removed" : ""}).`;
+    setTimeout(() => { window.location.href = "/"; }, 800);
+  } catch (error) {
+    showError(result, `Delete failed: ${error.message}`);
+  }
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  setupScan(); setupUpload(); setupRefresh(); setupDelete();
+  onSubmit("scan-form", scan);
+  onSubmit("refresh-form", refresh);
+  onSubmit("delete-form", deleteItem);
+  setupUpload();
 });

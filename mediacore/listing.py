@@ -266,6 +266,10 @@ def _compiled_page(kind: str, filters: tuple[str, ...], sort: str) -> str:
     return str(_keys(select, sort).limit(1).offset(1).sql()[0])
 
 
+#: The ids of the items SQLite's search index matches with a phrase (:func:`_phrase`).
+_MATCHING = "SELECT rowid FROM media_search WHERE media_search MATCH ?"
+
+
 @contextmanager
 def _matched(text: str) -> Iterator[int]:
     """Put the available items a search matches in the temporary table ``search_matches`` for
@@ -275,9 +279,8 @@ def _matched(text: str) -> Iterator[int]:
     each for a word in 2.7 % of 100,000 titles), and the page's walk looks the matches up by
     the table's key instead of first building an index of them (bench/RESULTS.md)."""
     database.execute_sql("CREATE TEMP TABLE IF NOT EXISTS search_matches (id INTEGER PRIMARY KEY)")
-    insert = "INSERT INTO temp.search_matches SELECT rowid FROM media_search WHERE media_search MATCH ?"
     try:
-        yield database.execute_sql(insert, (_phrase(text),)).rowcount
+        yield database.execute_sql(f"INSERT INTO temp.search_matches {_MATCHING}", (_phrase(text),)).rowcount
     finally:
         database.execute_sql("DELETE FROM temp.search_matches")
 
@@ -393,9 +396,7 @@ def _search(text: str, indexed: bool) -> Any:
     (where the trigram indexes serve it).
     """
     if indexed:
-        return MediaItem.id.in_(
-            SQL("(SELECT rowid FROM media_search WHERE media_search MATCH ?)", [_phrase(text)])
-        )
+        return MediaItem.id.in_(SQL(f"({_MATCHING})", [_phrase(text)]))
     condition: Any = SEARCH_FIELDS[0].contains(text)
     for column in SEARCH_FIELDS[1:]:
         condition = condition | column.contains(text)

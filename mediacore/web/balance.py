@@ -17,8 +17,6 @@ which it takes what still waits.
 from __future__ import annotations
 
 import mmap
-import select
-from typing import Any
 
 #: How long a worker holding more connections than another stops accepting, so that the other
 #: takes the connection waiting; whatever still waits after that, it takes itself. An idle
@@ -80,10 +78,3 @@ class Slot:
             for index, held in enumerate(self._counts)
             if index != self.index
         )
-
-
-def waiting(listener: Any) -> bool:
-    """Whether a connection waits on ``listener`` to be accepted."""
-    poller = select.poll()
-    poller.register(listener, select.POLLIN)
-    return bool(poller.poll(0))

@@ -18,7 +18,7 @@ from gunicorn.workers.gthread import ThreadWorker
 
 from ..errors import AddressUnavailable
 from . import create_app
-from .balance import RECHECK_SECONDS, WAIT_SECONDS, ConnectionCounts, Slot, waiting
+from .balance import RECHECK_SECONDS, WAIT_SECONDS, ConnectionCounts, Slot
 
 #: How long a worker thread waits on a kept-alive connection for its next request before it
 #: hands the connection back to the poller. A player asking for one range after another, or a
@@ -93,7 +93,7 @@ class KeepAliveWorker(ThreadWorker):
             if time.monotonic() < self._resume_at and self.slot and self.slot.fewer_elsewhere(self.nr_conns):
                 return  # still paused: another worker holds fewer connections
             # Resume. What still waits once the pause is over, no other worker took: take it.
-            self._left_once = time.monotonic() >= self._resume_at and any(map(waiting, self.sockets))
+            self._left_once = time.monotonic() >= self._resume_at and any(map(_readable, self.sockets))
             self._resume_at = 0.0
         super().set_accept_enabled(enabled)
 
@@ -145,8 +145,14 @@ class SettledConfig:
 def _next_request_within(conn: Any, milliseconds: float) -> bool:
     if conn.parser.unreader.buf.getvalue():  # pipelined, or read ahead while draining a body
         return True
+    return _readable(conn.sock, milliseconds)
+
+
+def _readable(sock: Any, milliseconds: float = 0.0) -> bool:
+    """Whether ``sock`` has something to read (a request; on a listener, a connection to
+    accept) now or within ``milliseconds``."""
     poller = select.poll()
-    poller.register(conn.sock, select.POLLIN)
+    poller.register(sock, select.POLLIN)
     return bool(poller.poll(milliseconds))
 
 

@@ -4,6 +4,8 @@ import json
 import os
 import socket
 
+import pytest
+
 from mediacore.testing import MediaFactory
 
 
@@ -71,6 +73,21 @@ def test_a_server_that_cannot_listen_says_so_in_one_line(cli, media_library):
             " (another server? choose another with --port)"
         ], name
         assert "Traceback" not in result.stderr and "gunicorn" not in result.stderr, name
+
+
+def test_an_ipv6_address_is_shown_as_a_url_writes_it(cli, media_library):
+    taken = socket.socket(socket.AF_INET6)
+    try:
+        taken.bind(("::1", 0))
+    except OSError:
+        taken.close()
+        pytest.skip("this machine has no IPv6 loopback")
+    with taken:
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli("serve", "--host", "::1", "--port", str(port))
+    assert result.returncode == 2, result.stderr
+    assert f"Error: cannot listen on [::1]:{port}: Address already in use" in result.stderr
 
 
 def test_second_scan_while_one_runs_is_refused(cli, media_library):

@@ -14,6 +14,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
+from gunicorn.util import is_ipv6
 from gunicorn.workers.gthread import ThreadWorker
 
 from ..errors import AddressUnavailable
@@ -235,7 +236,7 @@ def serve(
     API and the console both use it."""
     check_address(host, port)
     options = {
-        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "bind": address(host, port),
         "workers": workers,
         "threads": threads,
         "worker_class": KeepAliveWorker,
@@ -252,7 +253,7 @@ def serve(
 def check_address(host: str, port: int) -> None:
     """Raise :class:`AddressUnavailable` when a server could not listen on ``host:port``:
     gunicorn would try five times, a second apart, logging each try, then exit."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as gunicorn picks it
+    family = socket.AF_INET6 if is_ipv6(host) else socket.AF_INET  # as gunicorn picks it
     try:
         with socket.socket(family, socket.SOCK_STREAM) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
@@ -261,7 +262,12 @@ def check_address(host: str, port: int) -> None:
         reason = error.strerror or str(error)
         if error.errno == errno.EADDRINUSE:
             reason += " (another server? choose another with --port)"
-        raise AddressUnavailable(f"cannot listen on {host}:{port}: {reason}") from None
+        raise AddressUnavailable(f"cannot listen on {address(host, port)}: {reason}") from None
+
+
+def address(host: str, port: int) -> str:
+    """``host:port`` as gunicorn's ``bind`` takes it and URLs write it (``[::1]:8000``)."""
+    return f"[{host}]:{port}" if is_ipv6(host) else f"{host}:{port}"
 
 
 def serve_api(

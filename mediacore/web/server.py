@@ -236,7 +236,7 @@ def serve(
     API and the console both use it."""
     check_address(host, port)
     options = {
-        "bind": address(host, port),
+        "bind": _address(host, port),
         "workers": workers,
         "threads": threads,
         "worker_class": KeepAliveWorker,
@@ -262,10 +262,10 @@ def check_address(host: str, port: int) -> None:
         reason = error.strerror or str(error)
         if error.errno == errno.EADDRINUSE:
             reason += " (another server? choose another with --port)"
-        raise AddressUnavailable(f"cannot listen on {address(host, port)}: {reason}") from None
+        raise AddressUnavailable(f"cannot listen on {_address(host, port)}: {reason}") from None
 
 
-def address(host: str, port: int) -> str:
+def _address(host: str, port: int) -> str:
     """``host:port`` as gunicorn's ``bind`` takes it and URLs write it (``[::1]:8000``)."""
     return f"[{host}]:{port}" if is_ipv6(host) else f"{host}:{port}"
 

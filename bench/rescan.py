@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common import Figure, best_of, environment, timed
+from common import Figure, best_of, environment, timed, write_config
 from library import build
 
 #: (watched folder, file descriptor of the opens log): the scan's walkers are forked processes,
@@ -67,6 +67,8 @@ def run(work: Path, files: int) -> list[Figure]:
     walk = best_of(3, lambda: bare_walk(str(tree)))
     command = [sys.executable, "-m", "mediacore", "scan", "--json"]
     cli = best_of(3, lambda: subprocess.run(command, env=env, check=True, capture_output=True))
+    empty = start_up_env(work / "empty")
+    start_up = best_of(3, lambda: subprocess.run(command, env=empty, check=True, capture_output=True))
 
     from mediacore.config import load_media_config
     from mediacore.maintenance import ScanOptions, run_maintenance_scan
@@ -107,4 +109,21 @@ def run(work: Path, files: int) -> list[Figure]:
             "bare scandir+stat walk",
             "(context: without interpreter start-up)",
         ),
+        Figure(
+            "start-up: mediacore scan of an empty folder",
+            start_up,
+            "s",
+            walk,
+            "bare scandir+stat walk",
+            "(context: the command's fixed cost)",
+        ),
     ]
+
+
+def start_up_env(work: Path) -> dict[str, str]:
+    """A library of one empty folder: scanning it is the command's fixed cost (the interpreter,
+    the imports, the config, the plugins, the database), which every rescan pays once."""
+    (work / "media").mkdir(parents=True)
+    return environment(
+        work, write_config(work, {"video": {"root_path": str(work / "media"), "media_type": "video"}})
+    )

@@ -10,9 +10,9 @@ import fcntl
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
-from peewee import Database, PostgresqlDatabase
+from peewee import Database, PeeweeException, PostgresqlDatabase
 
 from .db import unpooled
 from .errors import ScanAlreadyRunning
@@ -45,9 +45,16 @@ def _advisory_lock(db: PostgresqlDatabase) -> Iterator[None]:
         held = session.execute_sql("SELECT pg_try_advisory_lock(%s)", (_ADVISORY_KEY,)).fetchone()[0]
         if not held:
             raise ScanAlreadyRunning("a maintenance scan is already running (database lock held)")
-        yield
+        try:
+            yield
+        finally:
+            # The server ends a closed session, and releases its lock, a moment after the close
+            # returns: a scan another worker starts meanwhile would be refused. An unlock is
+            # answered once the lock is free. (If the session is broken, closing it frees it.)
+            with suppress(PeeweeException):
+                session.execute_sql("SELECT pg_advisory_unlock(%s)", (_ADVISORY_KEY,))
     finally:
-        session.close()  # ending the session releases the advisory lock
+        session.close()
 
 
 @contextmanager

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sys
@@ -11,7 +12,9 @@ from peewee import SqliteDatabase
 
 from mediacore import hookimpl
 from mediacore import survey as survey_module
+from mediacore.db import unpooled
 from mediacore.errors import DatabaseUnavailable, InvalidOption, ScanAlreadyRunning, UnknownCategory
+from mediacore.locks import _ADVISORY_KEY as ADVISORY_KEY
 from mediacore.locks import scan_lock
 from mediacore.maintenance import ScanOptions
 from mediacore.models import MediaItem, database, get_setting, utcnow
@@ -475,6 +478,39 @@ def test_only_one_scan_at_a_time(library):
         thread.join()
         assert len(errors) == 1
     assert library.scan()["totals"]["added"] == 7
+
+
+def test_the_lock_is_free_the_moment_a_scan_ends(library):
+    """Another API worker may start a scan as soon as one returns. On PostgreSQL the lock's
+    session used to be ended by the server a moment after the scan returned, and another
+    session asking right then was refused (about 1 time in 30)."""
+    db = database.obj
+    elsewhere = unpooled(db)  # connected beforehand, as another worker's pool is
+    elsewhere.connect()
+    try:
+        for _ in range(200):
+            with scan_lock(db):
+                assert _lock_taken_elsewhere(db, elsewhere)
+            assert not _lock_taken_elsewhere(db, elsewhere)
+    finally:
+        elsewhere.close()
+
+
+def _lock_taken_elsewhere(db, session) -> bool:
+    """Whether another process (another session, on PostgreSQL) finds the scan lock taken."""
+    if isinstance(db, SqliteDatabase):
+        descriptor = os.open(f"{db.database}.scan.lock", os.O_RDWR)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(descriptor)  # and with it the lock, if it was taken here
+        return False
+    taken = session.execute_sql("SELECT pg_try_advisory_lock(%s)", (ADVISORY_KEY,)).fetchone()[0]
+    if taken:
+        session.execute_sql("SELECT pg_advisory_unlock(%s)", (ADVISORY_KEY,))
+    return not taken
 
 
 class Interrupting:

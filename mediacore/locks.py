@@ -17,7 +17,8 @@ from peewee import Database, PeeweeException, PostgresqlDatabase
 from .db import unpooled
 from .errors import ScanAlreadyRunning
 
-_ADVISORY_KEY = 0x6D656469  # "medi"
+#: The PostgreSQL advisory lock a scan holds (``pg_locks`` shows it, with the holder's pid).
+ADVISORY_KEY = 0x6D656469  # "medi"
 _local = threading.Lock()
 
 
@@ -42,7 +43,7 @@ def _advisory_lock(db: PostgresqlDatabase) -> Iterator[None]:
     session = unpooled(db)  # closing must end the session
     session.connect()
     try:
-        held = session.execute_sql("SELECT pg_try_advisory_lock(%s)", (_ADVISORY_KEY,)).fetchone()[0]
+        held = session.execute_sql("SELECT pg_try_advisory_lock(%s)", (ADVISORY_KEY,)).fetchone()[0]
         if not held:
             raise ScanAlreadyRunning("a maintenance scan is already running (database lock held)")
         try:
@@ -52,16 +53,20 @@ def _advisory_lock(db: PostgresqlDatabase) -> Iterator[None]:
             # returns: a scan another worker starts meanwhile would be refused. An unlock is
             # answered once the lock is free. (If the session is broken, closing it frees it.)
             with suppress(PeeweeException):
-                session.execute_sql("SELECT pg_advisory_unlock(%s)", (_ADVISORY_KEY,))
+                session.execute_sql("SELECT pg_advisory_unlock(%s)", (ADVISORY_KEY,))
     finally:
         session.close()
 
 
+def lock_file(db: Database) -> str:
+    """The file beside a SQLite database that a scan holds ``flock`` on."""
+    database_file = str(db.database)
+    return (database_file if database_file != ":memory:" else "mediacore") + ".scan.lock"
+
+
 @contextmanager
 def _file_lock(db: Database) -> Iterator[None]:
-    database_file = str(db.database)
-    lock_path = (database_file if database_file != ":memory:" else "mediacore") + ".scan.lock"
-    descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    descriptor = os.open(lock_file(db), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)

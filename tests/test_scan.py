@@ -14,8 +14,7 @@ from mediacore import hookimpl
 from mediacore import survey as survey_module
 from mediacore.db import unpooled
 from mediacore.errors import DatabaseUnavailable, InvalidOption, ScanAlreadyRunning, UnknownCategory
-from mediacore.locks import _ADVISORY_KEY as ADVISORY_KEY
-from mediacore.locks import scan_lock
+from mediacore.locks import ADVISORY_KEY, lock_file, scan_lock
 from mediacore.maintenance import ScanOptions
 from mediacore.models import MediaItem, database, get_setting, utcnow
 from mediacore.parallel import can_fork, cores
@@ -499,7 +498,7 @@ def test_the_lock_is_free_the_moment_a_scan_ends(library):
 def _lock_taken_elsewhere(db, session) -> bool:
     """Whether another process (another session, on PostgreSQL) finds the scan lock taken."""
     if isinstance(db, SqliteDatabase):
-        descriptor = os.open(f"{db.database}.scan.lock", os.O_RDWR)
+        descriptor = os.open(lock_file(db), os.O_RDWR)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import re
 from collections import deque
-from collections.abc import Iterable, Iterator, MutableSequence
+from collections.abc import Callable, Iterable, Iterator, MutableSequence
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import chain
 from stat import S_ISREG
 from typing import NamedTuple
 
@@ -66,13 +67,18 @@ class WalkResult:
     problems: list[WalkProblem] = field(default_factory=list)
 
 
-#: ``FileEntry(...)`` without the Python-level ``__new__`` a named tuple has (a hot path).
-_file_entry = tuple.__new__
+#: A file as the walk finds it: a :class:`FileEntry`'s fields in a plain tuple, which costs the
+#: walk less (a rescan compares 100,000 of them and keeps the few that changed).
+Found = tuple[str, int, float]
+
+#: A :data:`Found` tuple made a :class:`FileEntry`, without the Python-level ``__new__`` a named
+#: tuple has (a hot path).
+as_entry: Callable[[Found], FileEntry] = partial(tuple.__new__, FileEntry)
 
 
-def file_entries(plain: Iterable[tuple[str, int, float]]) -> list[FileEntry]:
-    """Plain tuples (as sent between processes) made file entries again, at C speed."""
-    return list(map(partial(_file_entry, FileEntry), plain))
+def file_entries(plain: Iterable[Found]) -> list[FileEntry]:
+    """Plain tuples (found by a walk, or sent between processes) made file entries, at C speed."""
+    return list(map(as_entry, plain))
 
 
 @dataclass
@@ -102,7 +108,8 @@ class EnhancedMediaScanner:
         """Yield every matching file; unreadable sub-folders go to :attr:`problems`."""
         self.check_root()
         self.problems = []
-        yield from self._walk_below([self._root], self.problems)
+        for files in self._walk_below([self._root], self.problems):
+            yield from file_entries(files)
 
     def split(self, at_least: int) -> tuple[WalkResult, list[str]]:
         """Walk the top of the tree, breadth first, until ``at_least`` folders are left to walk
@@ -114,25 +121,25 @@ class EnhancedMediaScanner:
         pending = deque([self._root])
         while pending and len(pending) < at_least:
             folder = pending.popleft()
-            top.entries += self._read_folder(folder, pending, visited, top.problems)
+            top.entries += file_entries(self._read_folder(folder, pending, visited, top.problems))
         return top, list(pending)
 
-    def walk_folders(self, folders: list[str]) -> WalkResult:
-        """Walk these folders of the tree (one walker's share, see :meth:`split`)."""
-        result = WalkResult()
-        result.entries = list(self._walk_below(folders, result.problems))
-        return result
+    def walk_folders(self, folders: list[str], problems: list[WalkProblem]) -> Iterator[Found]:
+        """Every matching file below these folders of the tree (one walker's share, see
+        :meth:`split`), as it is found; unreadable sub-folders go to ``problems``."""
+        return chain.from_iterable(self._walk_below(folders, problems))
 
-    def _walk_below(self, folders: list[str], problems: list[WalkProblem]) -> Iterator[FileEntry]:
-        """Every matching file below ``folders``, depth first; each walk cuts loops on its own."""
+    def _walk_below(self, folders: list[str], problems: list[WalkProblem]) -> Iterator[list[Found]]:
+        """The matching files below ``folders``, a folder's at a time, depth first; each walk
+        cuts loops on its own."""
         visited = {self._real_root}
         pending = list(folders)
         while pending:
-            yield from self._read_folder(pending.pop(), pending, visited, problems)
+            yield self._read_folder(pending.pop(), pending, visited, problems)
 
     def _read_folder(
         self, folder: str, pending: MutableSequence[str], visited: set[str], problems: list[WalkProblem]
-    ) -> list[FileEntry]:
+    ) -> list[Found]:
         """One folder's matching files; its sub-folders are appended to ``pending``.
 
         The scan's hot path: a plain file costs one ``stat`` and no Python call beyond it.
@@ -143,7 +150,7 @@ class EnhancedMediaScanner:
         except OSError as exc:
             problems.append(WalkProblem(display_path(folder), exc.strerror or str(exc)))
             return []
-        found = []
+        found: list[Found] = []
         extensions = self._extensions
         for entry in entries:
             name = entry.name
@@ -166,7 +173,7 @@ class EnhancedMediaScanner:
                 problems.append(WalkProblem(display_path(entry.path), exc.strerror or str(exc)))
                 continue
             if S_ISREG(info.st_mode):
-                found.append(_file_entry(FileEntry, (entry.path, info.st_size, info.st_mtime)))
+                found.append((entry.path, info.st_size, info.st_mtime))
         return found
 
     def _follow(

@@ -30,9 +30,11 @@ from .parallel import cores, process_pool
 from .scanner import (
     EnhancedMediaScanner,
     FileEntry,
+    Found,
     RootUnavailable,
     WalkProblem,
     WalkResult,
+    as_entry,
     display_path,
     file_entries,
 )
@@ -243,10 +245,11 @@ def known_rows(db: Database | DatabaseProxy, span: PathRange) -> dict[str, Known
     return {row[0]: row for row in db.execute(query).fetchall()}
 
 
-def sift(entries: Iterable[FileEntry], rows: dict[str, KnownRow], refresh: bool = False) -> Comparison:
+def sift(entries: Iterable[Found], rows: dict[str, KnownRow], refresh: bool = False) -> Comparison:
     """Compare files with the rows of their paths: the hot loop of a rescan. Each row a file
     matches is taken out of ``rows``; what is left is :attr:`Comparison.unmatched`. With
-    ``refresh``, an available item's file is changed even when its size and mtime are not."""
+    ``refresh``, an available item's file is changed even when its size and mtime are not.
+    Only the files to read become :class:`FileEntry` values."""
     found = Comparison(unmatched=rows)
     new = found.new
     changed = found.changed
@@ -254,19 +257,20 @@ def sift(entries: Iterable[FileEntry], rows: dict[str, KnownRow], refresh: bool 
     take = rows.pop
     for entry in entries:
         files += 1
-        row = take(display_path(entry.path), None)
+        path, size, mtime = entry
+        row = take(path if path.isascii() else display_path(path), None)  # no call for most
         if row is None:
-            new.append(entry)
+            new.append(as_entry(entry))
             continue
         status = row[STATUS]
         # Unchanged: an available file as stored, or a soft-deleted item (it stays deleted
         # while its file is there). A missing item is back: read it again.
         if status == "deleted" or (
-            status == "available" and not refresh and row[SIZE] == entry.size and row[MTIME] == entry.mtime
+            status == "available" and not refresh and row[SIZE] == size and row[MTIME] == mtime
         ):
             unchanged += 1
         else:
-            changed.append((row[ID], entry))
+            changed.append((row[ID], as_entry(entry)))
     found.unchanged = unchanged
     found.files_found = files
     return found
@@ -296,7 +300,7 @@ def _walk_share(
 ) -> Comparison:
     """A walker's share: its range's rows compared with its folders' files."""
     rows = known_rows(_walker_connection(), span)
-    walked = scanner.walk_folders(folders)
-    found = sift(walked.entries, rows, refresh)
-    found.problems = walked.problems
+    problems: list[WalkProblem] = []
+    found = sift(scanner.walk_folders(folders, problems), rows, refresh)
+    found.problems = problems
     return found

@@ -18,7 +18,7 @@ from mediacore.locks import ADVISORY_KEY, lock_file, scan_lock
 from mediacore.maintenance import ScanOptions
 from mediacore.models import MediaItem, database, get_setting, utcnow
 from mediacore.parallel import can_fork, cores
-from mediacore.scanner import EnhancedMediaScanner
+from mediacore.scanner import EnhancedMediaScanner, WalkProblem
 from mediacore.survey import PathRange, known_rows, share_out, survey
 
 _reads: list[str] = []
@@ -313,8 +313,9 @@ def test_a_tree_shared_among_walkers_scans_like_one_walk(library):
     scanner = EnhancedMediaScanner(root, ["mp4", "mkv"])
     top, folders = scanner.split(4)
     shares = share_out("tv_series", folders, 5)
-    shared = top.entries + [entry for group, _ in shares for entry in scanner.walk_folders(group).entries]
-    assert len(shares) == 5 and sorted(shared) == sorted(scanner.walk())
+    problems: list[WalkProblem] = []
+    shared = top.entries + [entry for group, _ in shares for entry in scanner.walk_folders(group, problems)]
+    assert len(shares) == 5 and sorted(shared) == sorted(scanner.walk()) and problems == []
 
     first = library.scan(categories=["tv_series"])["categories"]["tv_series"]
     assert first["added"] == first["files_found"] == 2 + 24 + 1 + 1 + 2 and first["errors"] == []

@@ -177,6 +177,27 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
     return user / ticks, system / ticks
 
 
+class Steal:
+    """The share of the machine's CPU time its host took since this was made: on a virtual
+    machine, time the hypervisor gave to another guest while this one had work to run
+    (``steal`` in /proc/stat; always 0 on bare metal). A slow spell with a high share is the
+    host's, not the code's."""
+
+    def __init__(self) -> None:
+        self.start = _cpu_ticks()
+
+    def percent(self) -> float:
+        (total, stolen), (total_before, stolen_before) = _cpu_ticks(), self.start
+        total, stolen = total - total_before, stolen - stolen_before
+        return 100 * stolen / total if total else 0.0
+
+
+def _cpu_ticks() -> tuple[int, int]:
+    """All CPU ticks counted so far and the stolen ones among them."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return sum(fields), fields[7]  # user nice system idle iowait irq softirq steal
+
+
 def peak_rss_mib(pid: int) -> float:
     """VmHWM: the most resident memory the process ever had."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -204,11 +225,12 @@ def machine() -> dict[str, Any]:
     }
 
 
-def write_report(figures: list[Figure], path: Path, quick: bool) -> None:
+def write_report(figures: list[Figure], steal: dict[str, float], path: Path, quick: bool) -> None:
     report = {
         "quick": quick,
         "machine": machine(),
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "steal_percent": steal,
         "figures": [{**asdict(figure), "ratio": figure.ratio} for figure in figures],
     }
     path.write_text(json.dumps(report, indent=2), encoding="utf-8")

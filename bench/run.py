@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from common import Figure, write_report
+from common import Figure, Steal, write_report
 
 MODULES = {
     "rescan": "rescan",
@@ -50,16 +50,20 @@ def main() -> int:
     chosen = arguments.only or list(sizes)
     work = Path(tempfile.mkdtemp(prefix="mediacore-bench-", dir=Path(__file__).parent.parent))
     figures: list[Figure] = []
+    steal: dict[str, float] = {}
     try:
         for name in chosen:
             module = importlib.import_module(MODULES[name])
             print(f"== {name} ({sizes[name]:,})", flush=True)
+            meter = Steal()
             part = module.run(work / name, sizes[name])
             for figure in part:
                 print(figure.line(judged=not arguments.quick), flush=True)
             figures += part
+            steal[name] = meter.percent()
+            print(f"(the host took {steal[name]:.1f} % of the CPU time during {name}: steal)", flush=True)
     finally:
-        write_report(figures, arguments.report, arguments.quick)
+        write_report(figures, steal, arguments.report, arguments.quick)
         if not arguments.keep:
             shutil.rmtree(work, ignore_errors=True)
     print(f"report: {arguments.report}")

@@ -6,12 +6,13 @@ files, wrk for ranges (a Python client spends ~5 ms of CPU on each 1 MiB respons
 either server; its figure is reported beside). The same ranges from a bare WSGI app under gunicorn
 show how much of the gap is the server's, not mediacore's. The three answer ranges in turns, a
 few seconds each, round after round, and each is judged against nginx in the same round
-(seconds apart), by the median of those ratios: this virtual machine's host takes anything
-from none to a third of its CPU time, and for a minute at a time (steal, recorded for each
-round), so rates of different minutes compare the host, and a server's best round is more
-likely to be a lucky one the more its rounds vary. The CPU each server spends on a range (its
-processes' user and system time) says where a gap is: in the kernel, which sends the bytes,
-or in the server's own code.
+(seconds apart), by the median of those ratios. This virtual machine's host takes anything
+from none to a third of its CPU time, for a minute at a time (steal), and a round it took
+more than a few percent of is slower by up to half, more so for the server with the most
+CPU per range: such rounds measure the host, so the bench runs rounds until it has
+:data:`ROUNDS` quiet ones (or has run :data:`MAX_ROUNDS`) and judges on those. The CPU each
+server spends on a range (its processes' user and system time) says where a gap is: in the
+kernel, which sends the bytes, or in the server's own code.
 """
 
 from __future__ import annotations
@@ -44,8 +45,10 @@ from common import (
 from mediacore.cli import default_api_workers
 
 MIB = 1024 * 1024
-ROUNDS = 6  # of wrk's ranges from each server in turn
+ROUNDS = 6  # quiet rounds of wrk's ranges, each server in turn, the figures are judged on
+MAX_ROUNDS = 18  # rounds run at most while waiting for those
 ROUND_SECONDS = 3
+STEAL_LIMIT = 5.0  # the most of the CPU time (%) the host may take during a quiet round
 
 
 def make_file(path: Path, size: int) -> None:
@@ -149,15 +152,23 @@ class Ranges:
             "steal_percent": self.steal,
         }
 
-    def against(self, other: Ranges) -> float:
-        """The median of this server's rate over the other's, round by round."""
-        return median([rate / base for rate, base in zip(self.rates, other.rates, strict=True)])
+    def against(self, other: Ranges, rounds: list[int]) -> float:
+        """The median of this server's rate over the other's in each of ``rounds``."""
+        return median([self.rates[round_] / other.rates[round_] for round_ in rounds])
+
+
+def quiet_rounds(turns: dict[str, Ranges]) -> list[int]:
+    """The rounds during which the host took little CPU time from any of the servers' turns."""
+    rounds = len(next(iter(turns.values())).rates)
+    return [round_ for round_ in range(rounds) if all(r.steal[round_] <= STEAL_LIMIT for r in turns.values())]
 
 
 def ranges_in_turns(servers: dict[str, tuple[str, int]], size: int, work: Path) -> dict[str, Ranges]:
     """Each server (name: its URL and its master's pid) answers ranges for a while, in turn."""
     measured = {name: Ranges() for name in servers}
-    for _ in range(ROUNDS):
+    for _ in range(MAX_ROUNDS):
+        if len(quiet_rounds(measured)) >= ROUNDS:
+            break
         for name, (url, pid) in servers.items():
             steal, (user, system) = Steal(), cpu_seconds(pid)
             requests_sent, seconds = ranges_wrk(url, size, work)
@@ -270,10 +281,19 @@ def against_nginx(
 
 def ranges_figures(mib: float, turns: dict[str, Ranges]) -> list[Figure]:
     """mediacore and the bare app against nginx round by round (the median of the ratios),
-    the servers' median rates, and the medians of their CPU per range."""
+    the servers' median rates, and the medians of their CPU per range, all over the quiet
+    rounds (over every round if the host was busy in most)."""
     nginx = turns["nginx"]
-    details = {name: measured.details() for name, measured in turns.items()}
-    paired = {name: turns[name].against(nginx) for name in ("mediacore", "bare")}
+    quiet = quiet_rounds(turns)
+    counted = quiet if len(quiet) >= ROUNDS // 2 else list(range(len(nginx.rates)))
+    print(f"ranges: {len(quiet)} of {len(nginx.rates)} rounds quiet (steal <= {STEAL_LIMIT:g} %)")
+
+    def over_counted(values: list[float]) -> float:
+        return median([values[round_] for round_ in counted])
+
+    details: dict[str, object] = {name: measured.details() for name, measured in turns.items()}
+    details["rounds_counted"] = counted
+    paired = {name: turns[name].against(nginx, counted) for name in ("mediacore", "bare")}
     unit = "x nginx, round by round"
     figures = [
         Figure(
@@ -287,11 +307,17 @@ def ranges_figures(mib: float, turns: dict[str, Ranges]) -> list[Figure]:
         Figure("same, bare WSGI app under gunicorn", paired["bare"], unit),
     ]
     figures += [
-        Figure(f"{label} median round", median(turns[name].rates), "MiB/s", median(nginx.rates), "nginx's")
+        Figure(
+            f"{label} median round",
+            over_counted(turns[name].rates),
+            "MiB/s",
+            over_counted(nginx.rates),
+            "nginx's",
+        )
         for name, label in (("mediacore", "mediacore's"), ("bare", "the bare app's"))
     ]
     for kind in ("user", "system"):
-        nginx_ms = median(nginx.cpu_ms[kind])
+        nginx_ms = over_counted(nginx.cpu_ms[kind])
         for name, label in (("mediacore", f"server {kind} CPU per range"), ("bare", "same, bare WSGI app")):
-            figures.append(Figure(label, median(turns[name].cpu_ms[kind]), "ms", nginx_ms, "nginx"))
+            figures.append(Figure(label, over_counted(turns[name].cpu_ms[kind]), "ms", nginx_ms, "nginx"))
     return figures

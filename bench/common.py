@@ -10,6 +10,7 @@ import statistics
 import subprocess
 import sys
 import time
+import timeit
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -225,12 +226,22 @@ def machine() -> dict[str, Any]:
     }
 
 
-def write_report(figures: list[Figure], steal: dict[str, float], path: Path, quick: bool) -> None:
+def python_loop_us() -> float:
+    """Microseconds the interpreter takes for a fixed loop (``sum(range(1000))``, best of 5).
+    The same kind of virtual machine has answered the listing bench's searches three times
+    slower on one day than on another (bench/RESULTS.md): this tells what kind of day it was."""
+    runs = timeit.repeat("sum(range(1000))", number=20_000, repeat=5)
+    return min(runs) / 20_000 * 1e6
+
+
+def write_report(figures: list[Figure], path: Path, quick: bool, **context: Any) -> None:
+    """The report: the machine, the figures, and what else the run measured about the machine
+    (``context``: the steal in each part, the interpreter's speed)."""
     report = {
         "quick": quick,
         "machine": machine(),
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "steal_percent": steal,
+        **context,
         "figures": [{**asdict(figure), "ratio": figure.ratio} for figure in figures],
     }
     path.write_text(json.dumps(report, indent=2), encoding="utf-8")

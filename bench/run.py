@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from common import Figure, Steal, write_report
+from common import Figure, Steal, python_loop_us, write_report
 
 MODULES = {
     "rescan": "rescan",
@@ -49,6 +49,8 @@ def main() -> int:
     sizes = SIZES["quick" if arguments.quick else "full"]
     chosen = arguments.only or list(sizes)
     work = Path(tempfile.mkdtemp(prefix="mediacore-bench-", dir=Path(__file__).parent.parent))
+    speed = python_loop_us()
+    print(f"a fixed Python loop: {speed:.1f} µs (how fast the machine is today)", flush=True)
     figures: list[Figure] = []
     steal: dict[str, float] = {}
     try:
@@ -63,7 +65,7 @@ def main() -> int:
             steal[name] = meter.percent()
             print(f"(the host took {steal[name]:.1f} % of the CPU time during {name}: steal)", flush=True)
     finally:
-        write_report(figures, steal, arguments.report, arguments.quick)
+        write_report(figures, arguments.report, arguments.quick, steal_percent=steal, python_loop_us=speed)
         if not arguments.keep:
             shutil.rmtree(work, ignore_errors=True)
     print(f"report: {arguments.report}")

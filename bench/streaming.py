@@ -282,11 +282,12 @@ def against_nginx(
 def ranges_figures(mib: float, turns: dict[str, Ranges]) -> list[Figure]:
     """mediacore and the bare app against nginx round by round (the median of the ratios),
     the servers' median rates, and the medians of their CPU per range, all over the quiet
-    rounds (over every round if the host was busy in most)."""
+    rounds (over every round when fewer than half of :data:`ROUNDS` were quiet)."""
     nginx = turns["nginx"]
     quiet = quiet_rounds(turns)
     counted = quiet if len(quiet) >= ROUNDS // 2 else list(range(len(nginx.rates)))
-    print(f"ranges: {len(quiet)} of {len(nginx.rates)} rounds quiet (steal <= {STEAL_LIMIT:g} %)")
+    judged = "judged on those" if counted is quiet else "too few: judged on every round"
+    print(f"ranges: {len(quiet)} of {len(nginx.rates)} rounds quiet (steal <= {STEAL_LIMIT:g} %), {judged}")
 
     def over_counted(values: list[float]) -> float:
         return median([values[round_] for round_ in counted])

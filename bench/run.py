@@ -1,10 +1,12 @@
 """Run the benchmarks: ``python bench/run.py [--quick] [--only NAME ...] [--report PATH]``.
 
 Each figure is printed as a ratio against a baseline measured in the same run on the same
-machine; the JSON report holds every figure and the machine. The exit status is 1 when a
-target does not hold. The targets are for the full sizes: ``--quick`` is a smoke run, at sizes
-where fixed costs (an interpreter starting, a request's own cost) outweigh what a target
-measures, so its figures are printed and reported but not judged.
+machine; the JSON report holds every figure and the machine, with what the run saw of the
+machine itself: how fast it ran a fixed Python loop, and how much of its CPU time its host took
+during each part (on a virtual machine, steal: a slow spell that is the host's, not the code's).
+The exit status is 1 when a target does not hold. The targets are for the full sizes:
+``--quick`` is a smoke run, at sizes where fixed costs (an interpreter starting, a request's own
+cost) outweigh what a target measures, so its figures are printed and reported but not judged.
 """
 
 from __future__ import annotations

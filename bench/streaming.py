@@ -27,7 +27,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import requests
 from common import (
@@ -152,10 +151,6 @@ class Ranges:
             "steal_percent": self.steal,
         }
 
-    def against(self, other: Ranges, rounds: list[int]) -> float:
-        """The median of this server's rate over the other's in each of ``rounds``."""
-        return median([self.rates[round_] / other.rates[round_] for round_ in rounds])
-
 
 def quiet_rounds(turns: dict[str, Ranges]) -> list[int]:
     """The rounds during which the host took little CPU time from any of the servers' turns."""
@@ -272,11 +267,9 @@ def run(work: Path, size: int) -> list[Figure]:
     return figures
 
 
-def against_nginx(
-    name: str, rate: float, nginx: float, *, targeted: bool = True, details: dict[str, Any] | None = None
-) -> Figure:
+def against_nginx(name: str, rate: float, nginx: float, *, targeted: bool = True) -> Figure:
     target, holds = (">= 0.8x nginx", rate >= 0.8 * nginx) if targeted else ("", None)
-    return Figure(name, rate, "MiB/s", nginx, "nginx", target, holds, details or {})
+    return Figure(name, rate, "MiB/s", nginx, "nginx", target, holds)
 
 
 def ranges_figures(mib: float, turns: dict[str, Ranges]) -> list[Figure]:
@@ -294,7 +287,10 @@ def ranges_figures(mib: float, turns: dict[str, Ranges]) -> list[Figure]:
 
     details: dict[str, object] = {name: measured.details() for name, measured in turns.items()}
     details["rounds_counted"] = counted
-    paired = {name: turns[name].against(nginx, counted) for name in ("mediacore", "bare")}
+    paired = {
+        name: over_counted([rate / base for rate, base in zip(turns[name].rates, nginx.rates, strict=True)])
+        for name in ("mediacore", "bare")
+    }
     unit = "x nginx, round by round"
     figures = [
         Figure(

@@ -108,8 +108,7 @@ class EnhancedMediaScanner:
         """Yield every matching file; unreadable sub-folders go to :attr:`problems`."""
         self.check_root()
         self.problems = []
-        for files in self._walk_below([self._root], self.problems):
-            yield from file_entries(files)
+        yield from map(as_entry, self.walk_folders([self._root], self.problems))
 
     def split(self, at_least: int) -> tuple[WalkResult, list[str]]:
         """Walk the top of the tree, breadth first, until ``at_least`` folders are left to walk

@@ -63,14 +63,15 @@ def running(
     log_path: Path,
     ready_url: str,
     preexec: Callable[[], None] | None = None,
+    module: str = "mediacore",
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a mediacore server command until the block ends (yields its process); fail with its
-    log if it never gets ready.
+    """Run a mediacore server command (``python -m module``) until the block ends (yields its
+    process); fail with its log if it never gets ready.
 
     ``preexec`` runs in the server's process before it starts (to set a resource limit)."""
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "mediacore", *arguments],
+            [sys.executable, "-m", module, *arguments],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -80,7 +81,7 @@ def running(
     while not _answers(ready_url):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            pytest.fail(f"mediacore {arguments[0]} did not start:\n" + log_path.read_text())
+            pytest.fail(f"{module} {arguments[0]} did not start:\n" + log_path.read_text())
         time.sleep(0.2)
     try:
         yield process

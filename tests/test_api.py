@@ -553,7 +553,7 @@ def test_stream_lane_answers_players_exactly_as_the_view_does(library, mediacore
         for name, headers in LANE_REQUESTS.items():
             answer = lane.answer(EnvironBuilder(url, headers=headers).get_environ())
             assert answer is not None, name
-            answer[2].close()
+            answer.close()
             same_answer(*both(url, headers=headers))
         for name, (method, query, headers) in VIEW_REQUESTS.items():
             environ = EnvironBuilder(url, method=method, query_string=query, headers=headers).get_environ()
@@ -595,7 +595,7 @@ def test_the_stream_lane_reads_an_items_row_again_after_a_second_and_after_a_wri
     def lane_answers(item):
         answer = lane.answer(EnvironBuilder(item["stream_url"], headers={"Range": "bytes=0-9"}).get_environ())
         if answer is not None:
-            answer[2].close()
+            answer.close()
         return answer is not None
 
     def streamed(item):
@@ -634,7 +634,7 @@ def test_stream_lane_wants_the_token_when_reads_need_one(library):
         assert client.get(url, headers=headers).status_code == status
     answer = app.wsgi_app.answer(EnvironBuilder(url, headers=token).get_environ())
     assert answer is not None
-    answer[2].close()
+    answer.close()
     assert client.get(url, headers={**token, "Range": "bytes=0-9"}).status_code == 206
 
 

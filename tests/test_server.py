@@ -18,6 +18,7 @@ from typing import Any
 
 import requests
 from conftest import free_port, running
+from test_api import LANE_REQUESTS
 
 from mediacore.models import MediaItem, database
 from mediacore.testing import TEST_TOKEN, ffmpeg_binary
@@ -192,6 +193,96 @@ def test_ranges_over_one_connection_are_the_file_s_bytes(api_server, media_libra
     # The access log counts the bytes sendfile() sent, as it counts those written from Python.
     for method, status, sent in (("GET", 206, 5000), ("GET", 200, size), ("HEAD", 206, 0)):
         logged(tmp_path / "api.log", rf'"{method} {item["stream_url"]} HTTP/1\.1" {status} {sent} ')
+
+
+def test_a_players_ranges_are_answered_alike_by_the_worker_and_through_gunicorn(
+    api_server, media_library, media_factory, tmp_path
+):
+    """On a kept-alive connection the worker sends the stream lane's answers itself; with
+    ``Connection: close`` they go through gunicorn's WSGI path. Both must be the same answer."""
+    clip = media_factory.video(tmp_path / "clip.mp4", seconds=1)
+    with open(clip, "rb") as handle:
+        url = api_server + upload(api_server, "Alike (2021).mp4", handle).json()["stream_url"]
+    session = requests.Session()
+    for name, headers in LANE_REQUESTS.items():
+        kept = session.get(url, headers=headers, timeout=10)
+        closed = requests.get(url, headers={**headers, "Connection": "close"}, timeout=10)
+        assert (kept.status_code, kept.content) == (closed.status_code, closed.content), name
+        assert kept.headers.pop("Connection") == "keep-alive" and closed.headers.pop("Connection") == "close"
+        assert {**kept.headers, "Date": ""} == {**closed.headers, "Date": ""}, name
+
+
+@contextlib.contextmanager
+def answers_server(tmp_path: Path, content: bytes) -> Any:
+    """tests/answers_app.py under gunicorn with ``mediacore serve``'s worker and logger, one
+    process of two threads; yields its port and its log."""
+    (tmp_path / "file.bin").write_bytes(content)
+    port, log = free_port(), tmp_path / "answers.log"
+    server = "mediacore.web.server"
+    arguments = ["-b", f"127.0.0.1:{port}", "-k", f"{server}.KeepAliveWorker", "-w", "1", "--threads", "2"]
+    arguments += ["--access-logfile", "-", "--logger-class", f"{server}.AccessLogger"]
+    arguments += ["--chdir", str(Path(__file__).parent), "answers_app:app"]
+    env = {**os.environ, "ANSWERS_FILE": str(tmp_path / "file.bin")}
+    with running(arguments, env, log, f"http://127.0.0.1:{port}/", module="gunicorn"):
+        yield port, log
+
+
+def raw_exchange(port: int, request: bytes) -> bytes:
+    """Everything the server sends back for ``request`` until it closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_the_worker_sends_an_apps_file_answers_itself_on_kept_alive_connections(tmp_path):
+    content = os.urandom(100_000)
+    with answers_server(tmp_path, content) as (port, log):
+        client = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+
+        def get(
+            path: str = "/", method: str = "GET", **headers: str
+        ) -> tuple[http.client.HTTPResponse, bytes]:
+            client.request(method, path, headers=headers)
+            response = client.getresponse()
+            return response, response.read()
+
+        ranged, body = get(Range="bytes=10-109", **{"User-Agent": "player 1.0"})
+        assert (ranged.status, body, ranged.getheader("X-Answered-By")) == (206, content[10:110], "worker")
+        assert ranged.getheader("Server") == "gunicorn" and ranged.getheader("Connection") == "keep-alive"
+        assert re.fullmatch(r"\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT", ranged.getheader("Date", ""))
+        whole, body = get()
+        assert (whole.status, body, whole.getheader("X-Answered-By")) == (200, content, "worker")
+        logged(log, r'127\.0\.0\.1 - - \[.+\] "GET / HTTP/1\.1" 206 100 "-" "player 1\.0"$')
+        logged(log, rf'"GET / HTTP/1\.1" 200 {len(content)} "-" "-"$')
+
+        # Requests gunicorn does more for than make an environ are its own to answer.
+        head, body = get(method="HEAD", Range="bytes=0-9")
+        assert (head.status, body, head.getheader("X-Answered-By")) == (206, b"", "wsgi")
+        expecting, body = get(Range="bytes=0-9", Expect="100-continue")
+        assert (body, expecting.getheader("X-Answered-By")) == (content[:10], "wsgi")
+        refused, _ = get("/?bad-header", Range="bytes=0-9")  # a header value gunicorn refuses
+        assert refused.status == 500 and refused.getheader("X-Answered-By") is None
+        client.close()
+        old = raw_exchange(port, b"GET / HTTP/1.0\r\nRange: bytes=0-9\r\n\r\n")
+        assert old.startswith(b"HTTP/1.0 206 ") and b"X-Answered-By: wsgi\r\n" in old
+        assert old.endswith(b"\r\n\r\n" + content[:10])
+
+        # Pipelined: each answer in turn, the worker's and then gunicorn's for the last.
+        two = raw_exchange(
+            port,
+            b"GET / HTTP/1.1\r\nRange: bytes=0-9\r\n\r\n"
+            b"GET / HTTP/1.1\r\nRange: bytes=10-19\r\nConnection: close\r\n\r\n",
+        )
+        first, second = two.split(b"HTTP/1.1 206 Partial Content\r\n")[1:]
+        assert b"X-Answered-By: worker\r\n" in first and first.endswith(b"\r\n\r\n" + content[:10])
+        assert b"X-Answered-By: wsgi\r\n" in second and second.endswith(b"\r\n\r\n" + content[10:20])
+
+        # A file shorter than its answer promised: what it has is sent, then the client is let go.
+        short = raw_exchange(port, b"GET /?longer HTTP/1.1\r\nRange: bytes=99990-99999\r\n\r\n")
+        assert b"Content-Length: 110\r\n" in short and short.endswith(b"\r\n\r\n" + content[-10:])
 
 
 def test_a_disk_that_fills_up_mid_upload_is_a_507_and_keeps_nothing(media_library, media_factory, tmp_path):

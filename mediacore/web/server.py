@@ -126,10 +126,10 @@ class KeepAliveWorker(ThreadWorker):
             if answer is not None:
                 answer.close()
             return bool(super().handle_request(req, conn))
-        self.cfg.pre_request(self, req)
-        self.nr += 1
         sent = 0
         try:
+            self.cfg.pre_request(self, req)
+            self.nr += 1
             conn.sock.sendall(head)
             sent = answer.send(conn.sock.fileno())
         finally:

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.parse
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -210,6 +211,24 @@ def test_a_players_ranges_are_answered_alike_by_the_worker_and_through_gunicorn(
         assert (kept.status_code, kept.content) == (closed.status_code, closed.content), name
         assert kept.headers.pop("Connection") == "keep-alive" and closed.headers.pop("Connection") == "close"
         assert {**kept.headers, "Date": ""} == {**closed.headers, "Date": ""}, name
+
+
+def test_a_file_whose_name_holds_a_line_break_is_streamed(api_server, media_library):
+    """A name on Linux may hold a line break; written as it is in Content-Disposition it would
+    end the header, and gunicorn refuses to send it (a 500)."""
+    name = "Two\nLines (2001).mkv"
+    media_library.add_video(name, seconds=1)
+    assert requests.post(f"{api_server}/api/v1/admin/media/maintenance-scan", headers=AUTH, timeout=60).ok
+    item = requests.get(f"{api_server}/api/v1/media", timeout=10).json()["items"][0]
+    assert item["filename"] == name
+    for headers in ({}, {"Connection": "close"}):  # the worker's way and gunicorn's
+        part = requests.get(
+            api_server + item["stream_url"], headers={"Range": "bytes=0-9", **headers}, timeout=10
+        )
+        assert part.status_code == 206 and len(part.content) == 10
+        disposition = part.headers["Content-Disposition"]
+        assert disposition.startswith('inline; filename="TwoLines (2001).mkv"; filename*=')
+        assert urllib.parse.unquote(disposition.split("filename*=UTF-8''")[1]) == name
 
 
 @contextlib.contextmanager

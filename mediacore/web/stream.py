@@ -89,11 +89,14 @@ def _file_headers(
 
 def disposition(filename: str, *, attachment: bool) -> str:
     """``inline`` or ``attachment`` with the item's file name, RFC 6266's way for names that
-    are not ASCII (a plain fallback and the UTF-8 ``filename*``)."""
+    are not printable ASCII (a plain fallback and the UTF-8 ``filename*``): a line break, which
+    a name on Linux may hold, would otherwise end the header."""
     kind = "attachment" if attachment else "inline"
-    if filename.isascii():
+    if filename.isascii() and filename.isprintable():
         return dump_options_header(kind, {"filename": filename})
-    plain = normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
+    plain = "".join(
+        filter(str.isprintable, normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii"))
+    )
     encoded = quote(filename, safe="!#$&+-.^_`|~")  # RFC 5987 attr-char
     return dump_options_header(kind, {"filename": plain, "filename*": f"UTF-8''{encoded}"})
 

@@ -9,6 +9,7 @@ import re
 import resource
 import shutil
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -211,6 +212,23 @@ def test_a_players_ranges_are_answered_alike_by_the_worker_and_through_gunicorn(
         assert (kept.status_code, kept.content) == (closed.status_code, closed.content), name
         assert kept.headers.pop("Connection") == "keep-alive" and closed.headers.pop("Connection") == "close"
         assert {**kept.headers, "Date": ""} == {**closed.headers, "Date": ""}, name
+
+
+def test_a_player_leaving_half_way_through_a_range_is_logged_with_what_it_got(tmp_path):
+    """Players drop a range when they seek. The worker's line counts the bytes that went out
+    before the client left, and the worker answers the next client."""
+    content = os.urandom(32 * 1024 * 1024)
+    with answers_server(tmp_path, content) as (port, log):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as leaving:
+            leaving.sendall(b"GET / HTTP/1.1\r\nRange: bytes=0-33554431\r\nUser-Agent: seeker\r\n\r\n")
+            assert leaving.recv(65536).startswith(b"HTTP/1.1 206 ")
+            leaving.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+            )  # reset, as a player does
+        sent = int(logged(log, r'"GET / HTTP/1\.1" 206 (\d+) "-" "seeker"$')[1])
+        assert 0 < sent < len(content)
+        after = raw_exchange(port, b"GET / HTTP/1.1\r\nRange: bytes=5-9\r\nConnection: close\r\n\r\n")
+        assert after.endswith(b"\r\n\r\n" + content[5:10])
 
 
 def test_a_file_whose_name_holds_a_line_break_is_streamed(api_server, media_library):

@@ -126,16 +126,15 @@ class KeepAliveWorker(ThreadWorker):
             if answer is not None:
                 answer.close()
             return bool(super().handle_request(req, conn))
-        sent = 0
         try:
             self.cfg.pre_request(self, req)
             self.nr += 1
             conn.sock.sendall(head)
-            sent = answer.send(conn.sock.fileno())
+            answer.send(conn.sock.fileno())
         finally:
             answer.close()
-            self.log.file_access(req, conn.client, environ, answer.status, sent)
-        return sent == answer.length  # a file that shrank sent less than promised: let the client go
+            self.log.file_access(req, conn.client, environ, answer.status, answer.sent)
+        return answer.sent == answer.length  # a file that shrank sent less than promised: let the client go
 
     def _file_request(self, req: Any) -> dict[str, str] | None:
         """What of a WSGI environ a file answer is chosen by (the method, the path as sent, the

@@ -28,7 +28,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 from unicodedata import normalize
 from urllib.parse import quote
@@ -196,6 +196,7 @@ class FileAnswer:
     file: BinaryIO
     offset: int
     length: int
+    sent: int = field(default=0, init=False)
 
     def body(self) -> FileBody:
         """The bytes as a WSGI body, for servers that take them that way."""
@@ -205,14 +206,15 @@ class FileAnswer:
 
     def send(self, out: int) -> int:
         """Send the bytes to the socket ``out`` with ``sendfile()``; how many went out (fewer
-        only if the file shrank since it was measured: the client must then be let go)."""
-        fd, offset, left = self.file.fileno(), self.offset, self.length
-        while left:
-            sent = os.sendfile(out, fd, offset, left)
+        only if the file shrank since it was measured: the client must then be let go).
+        :attr:`sent` counts them as they go, also for a client that leaves half-way."""
+        fd = self.file.fileno()
+        while self.sent < self.length:
+            sent = os.sendfile(out, fd, self.offset + self.sent, self.length - self.sent)
             if not sent:
                 break
-            offset, left = offset + sent, left - sent
-        return self.length - left
+            self.sent += sent
+        return self.sent
 
     def close(self) -> None:
         self.file.close()

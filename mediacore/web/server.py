@@ -119,7 +119,7 @@ class KeepAliveWorker(ThreadWorker):
         ``socket.sendfile``) costs ~0.1 ms of Python, which kept 1 MiB ranges under 0.8x
         nginx's rate (bench/RESULTS.md). Every other request, and every one gunicorn would
         answer otherwise than on a kept-alive HTTP/1.1 connection, goes gunicorn's way."""
-        environ = self._file_request(req)
+        environ = self._file_request(req) if self.file_answers else None
         answer = self.file_answers(environ) if self.file_answers and environ else None
         head = _response_head(answer) if answer else None
         if answer is None or head is None:

@@ -214,6 +214,28 @@ def test_a_players_ranges_are_answered_alike_by_the_worker_and_through_gunicorn(
         assert {**kept.headers, "Date": ""} == {**closed.headers, "Date": ""}, name
 
 
+def test_over_tls_or_without_sendfile_the_answers_go_gunicorns_way(tmp_path, monkeypatch):
+    """``sendfile()`` would write the file below TLS's encryption, and ``--no-sendfile`` asks
+    for none: then gunicorn answers, reading the file through Python."""
+    content = os.urandom(100_000)
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    request = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert]
+    subject = ["-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+    subprocess.run([*request, *subject], check=True, capture_output=True)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))  # the server's own certificate, trusted
+    for options, scheme in (
+        (("--certfile", str(cert), "--keyfile", str(key)), "https"),
+        (("--no-sendfile",), "http"),
+    ):
+        with answers_server(tmp_path, content, *options, scheme=scheme) as (port, _):
+            for _ in range(2):  # the second on the kept-alive connection
+                answer = requests.get(
+                    f"{scheme}://127.0.0.1:{port}/", headers={"Range": "bytes=0-99"}, timeout=10
+                )
+                assert (answer.status_code, answer.content) == (206, content[:100]), options
+                assert answer.headers["X-Answered-By"] == "wsgi", options
+
+
 def test_a_player_leaving_half_way_through_a_range_is_logged_with_what_it_got(tmp_path):
     """Players drop a range when they seek. The worker's line counts the bytes that went out
     before the client left, and the worker answers the next client."""
@@ -250,17 +272,17 @@ def test_a_file_whose_name_holds_a_line_break_is_streamed(api_server, media_libr
 
 
 @contextlib.contextmanager
-def answers_server(tmp_path: Path, content: bytes) -> Any:
+def answers_server(tmp_path: Path, content: bytes, *options: str, scheme: str = "http") -> Any:
     """tests/answers_app.py under gunicorn with ``mediacore serve``'s worker and logger, one
-    process of two threads; yields its port and its log."""
+    process of two threads, and gunicorn's ``options``; yields its port and its log."""
     (tmp_path / "file.bin").write_bytes(content)
     port, log = free_port(), tmp_path / "answers.log"
     server = "mediacore.web.server"
     arguments = ["-b", f"127.0.0.1:{port}", "-k", f"{server}.KeepAliveWorker", "-w", "1", "--threads", "2"]
-    arguments += ["--access-logfile", "-", "--logger-class", f"{server}.AccessLogger"]
+    arguments += ["--access-logfile", "-", "--logger-class", f"{server}.AccessLogger", *options]
     arguments += ["--chdir", str(Path(__file__).parent), "answers_app:app"]
     env = {**os.environ, "ANSWERS_FILE": str(tmp_path / "file.bin")}
-    with running(arguments, env, log, f"http://127.0.0.1:{port}/", module="gunicorn"):
+    with running(arguments, env, log, f"{scheme}://127.0.0.1:{port}/", module="gunicorn"):
         yield port, log
 
 

@@ -99,12 +99,15 @@ class KeepAliveWorker(ThreadWorker):
 
     def _file_answers(self) -> FileAnswers | None:
         """The app's answers to send before WSGI (:data:`~.stream.FILE_ANSWERS`), where this
-        worker can send them as gunicorn would: keep-alive on, gthread's loop of gunicorn 27,
+        worker can send them as gunicorn would: ``sendfile()`` allowed and no TLS (it would
+        write the file below the encryption), keep-alive on, gthread's loop of gunicorn 27,
         mediacore's access log, no ``post_request`` hook (it would want gunicorn's response),
         no ``SCRIPT_NAME`` (the app would see other paths)."""
         answers = getattr(self.wsgi, FILE_ANSWERS, None)
         usable = (
-            self.cfg.keepalive
+            self.cfg.sendfile is not False
+            and not self.cfg.is_ssl
+            and self.cfg.keepalive
             and hasattr(self, "keepalived_conns")
             and isinstance(self.log, AccessLogger)
             and self.cfg.post_request is PostRequest.default

@@ -236,6 +236,16 @@ def test_over_tls_or_without_sendfile_the_answers_go_gunicorns_way(tmp_path, mon
                 assert answer.headers["X-Answered-By"] == "wsgi", options
 
 
+def test_behind_a_proxy_speaking_the_proxy_protocol_the_line_names_the_client(tmp_path):
+    with answers_server(tmp_path, os.urandom(1000), "--proxy-protocol", "v1") as (port, log):
+        proxied = b"PROXY TCP4 192.0.2.7 127.0.0.1 40000 80\r\n"
+        first = b"GET / HTTP/1.1\r\nRange: bytes=0-9\r\nUser-Agent: proxied\r\n\r\n"
+        last = b"GET / HTTP/1.1\r\nRange: bytes=0-9\r\nConnection: close\r\n\r\n"
+        answer = raw_exchange(port, proxied + first + last)
+        assert b"X-Answered-By: worker\r\n" in answer and b"X-Answered-By: wsgi\r\n" in answer
+        logged(log, r'^192\.0\.2\.7 - - \[.+\] "GET / HTTP/1\.1" 206 10 "-" "proxied"$')
+
+
 def test_a_player_leaving_half_way_through_a_range_is_logged_with_what_it_got(tmp_path):
     """Players drop a range when they seek. The worker's line counts the bytes that went out
     before the client left, and the worker answers the next client."""

@@ -279,7 +279,7 @@ class AccessLogger(Logger):
         """The line of an answer :class:`KeepAliveWorker` sent itself, as :meth:`access` writes it."""
         if self.access_log_enabled:
             request = f"{req.method} {req.uri} HTTP/1.1"
-            self._line(_remote_address(client), request, status.split(None, 1)[0], sent, environ)
+            self._line(_remote_address(req, client), request, status.split(None, 1)[0], sent, environ)
 
     def _line(self, address: str, request: str, status: Any, sent: int, environ: dict[str, Any]) -> None:
         request, referer, agent = (
@@ -291,8 +291,12 @@ class AccessLogger(Logger):
         )
 
 
-def _remote_address(client: Any) -> str:
-    """A connection's peer as gunicorn puts it in ``REMOTE_ADDR``."""
+def _remote_address(req: Any, client: Any) -> str:
+    """A request's peer as gunicorn puts it in ``REMOTE_ADDR``: the client a PROXY protocol
+    header named, or the connection's peer."""
+    proxied = getattr(req, "proxy_protocol_info", None)
+    if proxied:
+        return str(proxied["client_addr"])
     if isinstance(client, str):
         return client
     return client.decode() if isinstance(client, bytes) else str(client[0])

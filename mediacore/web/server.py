@@ -39,7 +39,9 @@ _EVENT_LOOP = ("set_accept_enabled", "wait_for_and_dispatch_events")
 _ACTED_ON = frozenset({"EXPECT", "SCRIPT_NAME"})
 #: A header value as gunicorn lets an app send it (RFC 9110's field-value characters).
 _HEADER_VALUE = re.compile(r"[ \t\x21-\x7e\x80-\xff]*")
-FileAnswers = Callable[[dict[str, str]], "FileAnswer | None"]
+#: What the app offers the worker: the answer to a request (its environ's method, path, query string
+#: and headers), or None for gunicorn's WSGI path.
+FileAnswers = Callable[[dict[str, str]], FileAnswer | None]
 
 
 class KeepAliveWorker(ThreadWorker):

@@ -10,7 +10,6 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from mediacore.web.files import FileBody
 from mediacore.web.stream import FileAnswer
 
 PATH = os.environ.get("BENCH_FILE", "")
@@ -24,10 +23,7 @@ def answer(environ: Mapping[str, Any]) -> FileAnswer:
 
 
 def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-    found = answer(environ)
-    environ["wsgi.file_wrapper"] = FileBody  # how gunicorn knows a body it can sendfile()
-    start_response(found.status, found.headers)
-    return found.body()
+    return answer(environ).respond(environ, start_response)
 
 
 app.file_answers = answer  # type: ignore[attr-defined]

@@ -11,7 +11,6 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from mediacore.web.files import FileBody
 from mediacore.web.stream import FileAnswer
 
 PATH = os.environ.get("ANSWERS_FILE", "")
@@ -30,10 +29,7 @@ def answer(environ: Mapping[str, Any], by: str) -> FileAnswer:
 
 
 def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-    found = answer(environ, "wsgi")
-    environ["wsgi.file_wrapper"] = FileBody
-    start_response(found.status, found.headers)
-    return found.body()
+    return answer(environ, "wsgi").respond(environ, start_response)
 
 
 app.file_answers = lambda environ: answer(environ, "worker")  # type: ignore[attr-defined]

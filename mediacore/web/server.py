@@ -124,13 +124,10 @@ class KeepAliveWorker(ThreadWorker):
         ``socket.sendfile``) costs ~0.1 ms of Python, which kept 1 MiB ranges under 0.8x
         nginx's rate (bench/RESULTS.md). Every other request, and every one gunicorn would
         answer otherwise than on a kept-alive HTTP/1.1 connection, goes gunicorn's way."""
-        environ = self._file_request(req) if self.file_answers else None
-        answer = self.file_answers(environ) if self.file_answers and environ else None
-        head = _response_head(answer) if answer else None
-        if answer is None or head is None:
-            if answer is not None:
-                answer.close()
+        found = self._file_answer(req)
+        if found is None:
             return bool(super().handle_request(req, conn))
+        environ, answer, head = found
         try:
             self.cfg.pre_request(self, req)
             self.nr += 1
@@ -140,6 +137,20 @@ class KeepAliveWorker(ThreadWorker):
             answer.close()
             self.log.file_access(req, conn.client, environ, answer.status, answer.sent)
         return answer.sent == answer.length  # a file that shrank sent less than promised: let the client go
+
+    def _file_answer(self, req: Any) -> tuple[dict[str, str], FileAnswer, bytes] | None:
+        """The app's file answer to ``req``, with the environ it was chosen by and the head to
+        send; None for gunicorn's way."""
+        if self.file_answers is None or (environ := self._file_request(req)) is None:
+            return None
+        answer = self.file_answers(environ)
+        if answer is None:
+            return None
+        head = _response_head(answer)
+        if head is None:
+            answer.close()
+            return None
+        return environ, answer, head
 
     def _file_request(self, req: Any) -> dict[str, str] | None:
         """What of a WSGI environ a file answer is chosen by (the method, the path as sent, the

@@ -139,9 +139,7 @@ class StreamLane:
         answer = self.answer(environ)
         if answer is None:
             return self.next(environ, start_response)
-        environ["wsgi.file_wrapper"] = FileBody  # how gunicorn knows a body it can sendfile()
-        start_response(answer.status, answer.headers)
-        return answer.body()
+        return answer.respond(environ, start_response)
 
     def answer(self, environ: Mapping[str, Any]) -> FileAnswer | None:
         """The request's answer, or None for the view's. ``environ`` needs only the request's
@@ -198,23 +196,26 @@ class FileAnswer:
     length: int
     sent: int = field(default=0, init=False)
 
-    def body(self) -> FileBody:
-        """The bytes as a WSGI body, for servers that take them that way."""
+    def respond(self, environ: WSGIEnvironment, start_response: StartResponse) -> FileBody:
+        """The answer through WSGI, its bytes a body gunicorn sends with ``sendfile()`` and any
+        other server reads."""
+        environ["wsgi.file_wrapper"] = FileBody  # how gunicorn knows a body it can sendfile()
+        start_response(self.status, self.headers)
         body = FileBody(self.file)
         body.narrow(self.offset, self.length)
         return body
 
-    def send(self, out: int) -> int:
-        """Send the bytes to the socket ``out`` with ``sendfile()``; how many went out (fewer
-        only if the file shrank since it was measured: the client must then be let go).
-        :attr:`sent` counts them as they go, also for a client that leaves half-way."""
+    def send(self, out: int) -> None:
+        """Send the bytes to the socket ``out`` with ``sendfile()``, counting them in
+        :attr:`sent` as they go (also for a client that leaves half-way). Fewer than
+        :attr:`length` go out only if the file shrank since it was measured: the client must
+        then be let go."""
         fd = self.file.fileno()
         while self.sent < self.length:
             sent = os.sendfile(out, fd, self.offset + self.sent, self.length - self.sent)
             if not sent:
                 break
             self.sent += sent
-        return self.sent
 
     def close(self) -> None:
         self.file.close()

@@ -394,11 +394,7 @@ def test_pipelined_requests_on_one_connection_are_answered_in_order(api_server):
         f"GET /api/v1/health HTTP/1.1\r\nHost: {host}\r\n\r\n"
         f"GET /api/v1/nothing HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
     )
-    with socket.create_connection((host, int(port)), timeout=10) as connection:
-        connection.sendall(requests_sent.encode())
-        answer = b""
-        while chunk := connection.recv(65536):
-            answer += chunk
+    answer = raw_exchange(int(port), requests_sent.encode())
     statuses = re.findall(rb"HTTP/1\.1 (\d{3}) ", answer)
     assert statuses == [b"200", b"404"]
     assert b'"status":"ok"' in answer and b'"code":"not_found"' in answer
